@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what kha needs to build and to run its tests and benchmarks, from Debian 12
+# packages. Skips apt entirely when everything is already there.
+set -euo pipefail
+packages=(
+  # build
+  g++ cmake ninja-build pkg-config
+  libasio-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev
+  # tests: real peers and clients
+  python3 openssl curl etcd-server etcd-client iproute2 keepalived
+  # benchmarks
+  haproxy nginx libnginx-mod-stream iperf3 wrk
+)
+[ "${1:-}" = "--build-only" ] && packages=("${packages[@]:0:15}")
+missing=()
+for p in "${packages[@]}"; do
+  [[ $p == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these services on install; kha's tests and benchmarks run their own.
+  for svc in haproxy nginx etcd keepalived; do
+    $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs dependencies, builds with warnings as
+# errors, runs every test; then builds with AddressSanitizer + UBSan and runs them again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+ulimit -n "$(ulimit -Hn)"
+status=0
+scripts/build.sh release
+(cd build && ctest --output-on-failure --timeout 900 -j 2) || status=1
+if [ "${KHA_SKIP_ASAN:-0}" != 1 ]; then
+  scripts/build.sh asan
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest --output-on-failure --timeout 900 -j 2 -LE slow) || status=1
+fi
+exit $status

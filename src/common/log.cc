@@ -1,0 +1,63 @@
+#include "common/log.h"
+
+#include <atomic>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+
+namespace kha::log {
+namespace {
+
+std::atomic<Format> g_format{Format::Text};
+
+bool needs_quotes(std::string_view v) {
+  if (v.empty()) return true;
+  for (char c : v)
+    if (c == ' ' || c == '"' || c == '=' || c == '\n') return true;
+  return false;
+}
+
+}  // namespace
+
+bool parse_format(std::string_view text, Format* out) {
+  if (text == "text") *out = Format::Text;
+  else if (text == "json") *out = Format::Json;
+  else return false;
+  return true;
+}
+
+void setup(Format format, spdlog::level::level_enum level) {
+  g_format = format;
+  spdlog::drop_all();
+  auto logger = spdlog::stderr_logger_mt("kha");
+  if (format == Format::Json) logger->set_pattern("%v");
+  else logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+void event(spdlog::level::level_enum level, std::string_view message, std::initializer_list<Field> fields) {
+  auto logger = spdlog::default_logger_raw();
+  if (!logger->should_log(level)) return;
+  if (g_format == Format::Json) {
+    nlohmann::json line;
+    const auto now = std::chrono::system_clock::now();
+    line["ts"] = std::chrono::duration<double>(now.time_since_epoch()).count();
+    line["level"] = std::string(spdlog::level::to_string_view(level).data());
+    line["msg"] = std::string(message);
+    for (const auto& [key, value] : fields) line[std::string(key)] = value;
+    logger->log(level, "{}", line.dump());
+    return;
+  }
+  std::string text(message);
+  for (const auto& [key, value] : fields) {
+    text += ' ';
+    text += key;
+    text += '=';
+    text += needs_quotes(value) ? nlohmann::json(value).dump() : value;
+  }
+  logger->log(level, "{}", text);
+}
+
+}  // namespace kha::log

@@ -1,0 +1,34 @@
+// Logging: one line per event that changes state (start, backend up/down, reload,
+// stop), never one per byte. Text ("msg key=value ...") or JSON lines, on stderr.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace kha::log {
+
+enum class Format { Text, Json };
+
+// Parses "text" | "json".
+bool parse_format(std::string_view text, Format* out);
+
+// Installs the process-wide logger. Safe to call again (tests, reload).
+void setup(Format format, spdlog::level::level_enum level = spdlog::level::info);
+
+using Field = std::pair<std::string_view, std::string>;
+
+// event(info, "backend_down", {{"backend", "cp1"}, {"reason", "timeout"}})
+// text: `backend_down backend=cp1 reason=timeout`; json: {"ts":..,"level":..,"msg":..,"backend":..}
+void event(spdlog::level::level_enum level, std::string_view message,
+           std::initializer_list<Field> fields = {});
+
+inline void info(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::info, m, f); }
+inline void warn(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::warn, m, f); }
+inline void error(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::err, m, f); }
+inline void debug(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::debug, m, f); }
+
+}  // namespace kha::log

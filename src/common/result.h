@@ -1,0 +1,30 @@
+// Result<T>: a value or the diagnostics that explain why there is none.
+// Expected failures in user input travel as values; exceptions never cross a module boundary.
+#pragma once
+
+#include <utility>
+#include <variant>
+
+#include "common/diagnostic.h"
+
+namespace kha {
+
+template <class T>
+class Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Diagnostics errors) : state_(std::move(errors)) {}  // NOLINT
+  Result(Diagnostic error) : state_(Diagnostics{std::move(error)}) {}  // NOLINT
+
+  bool ok() const { return std::holds_alternative<T>(state_); }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<T>(state_); }
+  const T& value() const& { return std::get<T>(state_); }
+  T&& value() && { return std::get<T>(std::move(state_)); }
+  const Diagnostics& errors() const { return std::get<Diagnostics>(state_); }
+
+ private:
+  std::variant<T, Diagnostics> state_;
+};
+
+}  // namespace kha

@@ -1,0 +1,99 @@
+// The kha proxy configuration: every key with its default and constraint beside it.
+// This file is the single source of the defaults; docs/config.md and --help quote it.
+// Loading (YAML, flags) and validation live in loader.* and validate.*; this file is pure data.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/duration.h"
+
+namespace kha::config {
+
+using namespace std::chrono_literals;
+
+enum class Balance {
+  RoundRobin,  // "roundrobin": the document's HAProxy example
+  LeastConn,   // "leastconn": Kubespray's nginx and haproxy localhost LB
+};
+
+enum class CheckKind {
+  None,   // "none": every backend is always up (passive checks still apply)
+  Tcp,    // "tcp": connect succeeds
+  Tls,    // "tls": TCP + TLS handshake completes
+  Https,  // "https": TLS + GET path answers expect_status
+};
+
+struct TlsClient {
+  bool verify = false;          // verify: false is the document's "verify none"
+  std::string ca_file;          // required when verify is true
+  std::string server_name;      // SNI and name to verify; default: the backend host
+  std::string cert_file;        // client certificate for authenticated probes (optional)
+  std::string key_file;         // its key; both or neither
+};
+
+struct HealthCheck {
+  CheckKind kind = CheckKind::Tcp;
+  Millis interval = 1s;             // > 0: between probes while the state is settled
+  Millis transition_interval = 250ms;  // > 0: while rise/fall counting is under way
+  Millis down_interval = 1s;        // > 0: while the backend is down
+  Millis timeout = 1s;              // > 0: one probe, connect to last byte
+  int rise = 2;                     // >= 1: consecutive successes to go up
+  int fall = 2;                     // >= 1: consecutive failures to go down
+  double jitter = 0.1;              // 0..0.5: +-fraction of the interval, so nodes do not probe in step
+  std::string path = "/readyz";     // https: path to GET
+  int expect_status = 200;          // https: 100..599
+  TlsClient tls;
+};
+
+struct Timeouts {
+  Millis connect = 1s;        // > 0: per upstream connect attempt (Kubespray nginx: 1s)
+  Millis client_idle = 3h;    // > 0: no byte from the client for this long closes the session
+  Millis server_idle = 3h;    // > 0: no byte from the backend for this long closes the session
+};
+
+struct Hedge {
+  Millis connect_delay = 100ms;     // 0 = off: start a second connect if the first is not done by then
+  Millis first_byte_delay = 200ms;  // 0 = off: resend the client's first bytes elsewhere if the backend is silent
+  std::uint32_t first_bytes_max = 16384;  // 1..65536: client bytes kept for replay
+};
+
+struct Backend {
+  std::string name;     // unique in its frontend; default: the address
+  std::string address;  // host:port, IPv6 as [addr]:port
+};
+
+struct Frontend {
+  std::string name;                  // unique, [a-z0-9_-]+
+  std::vector<std::string> listen;   // >= 1 host:port
+  std::vector<Backend> backends;     // >= 1
+  Balance balance = Balance::RoundRobin;
+  bool client_first = true;          // the client speaks first (TLS): enables first-byte hedging
+  bool close_sessions_on_down = true;  // close sessions pinned to a backend that goes down
+  int max_connect_attempts = 3;      // >= 1: backends tried before the client is closed
+  Timeouts timeouts;
+  Hedge hedge;
+  HealthCheck health;
+};
+
+struct Admin {
+  std::string listen = "127.0.0.1:8081";  // "" disables; the port Kubespray's proxy health check uses
+};
+
+struct Config {
+  std::string source = "<flags>";     // file the config came from, for messages
+  std::vector<Frontend> frontends;    // >= 1
+  Admin admin;
+  int workers = 0;                    // 0 = one per core
+  bool splice = true;                 // zero-copy relay; false forces the copy path
+  Millis shutdown_grace = 30s;        // SIGTERM: how long sessions may drain
+  Millis drain_timeout = 5min;        // reload: how long sessions on removed backends may drain
+  std::string log_format = "text";    // text | json
+};
+
+const char* to_string(Balance b);
+const char* to_string(CheckKind k);
+
+}  // namespace kha::config
