@@ -12,5 +12,6 @@ void add_status_command(CLI::App& root, int* exit_code);
 void add_demo_command(CLI::App& root, int* exit_code);
 void add_plan_command(CLI::App& root, int* exit_code);
 void add_vip_command(CLI::App& root, int* exit_code);
+void add_standin_command(CLI::App& root, int* exit_code);  // hidden: the stand-in apiserver for demo and tests
 
 }  // namespace kha::cli

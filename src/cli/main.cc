@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   kha::cli::add_plan_command(app, &exit_code);
   kha::cli::add_vip_command(app, &exit_code);
   kha::cli::add_demo_command(app, &exit_code);
+  kha::cli::add_standin_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
