@@ -220,6 +220,15 @@ Diagnostics validate(const Config& config) {
   return checker.take();
 }
 
+std::string normalise_address(const std::string& address) {
+  const auto hp = parse_host_port(address);
+  if (!hp) return address;
+  bool ipv6 = false;
+  const std::string ip = normalise_ip(hp->host, &ipv6);
+  if (ip.empty()) return hp->to_string();
+  return (ipv6 ? "[" + ip + "]" : ip) + ":" + std::to_string(hp->port);
+}
+
 std::string flag_key(const std::string& path) {
   const std::string f0 = "frontends[0]";
   if (path.rfind(f0 + ".listen", 0) == 0) return "--listen";

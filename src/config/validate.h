@@ -19,6 +19,10 @@ void fill_defaults(Config& config);
 // otherwise file is config.source and key is the YAML path (`frontends[0].health.rise`).
 Diagnostics validate(const Config& config);
 
+// "[0::1]:6443" -> "[::1]:6443": IP literals in canonical form, names unchanged.
+// Returns `address` unchanged when it is not host:port.
+std::string normalise_address(const std::string& address);
+
 // The `kha proxy` flag that sets a YAML key path of the first frontend:
 // frontends[0].listen[*] -> --listen, frontends[0].backends[*].* -> --backend,
 // frontends[0].health.kind -> --health-check, frontends[0].balance -> --balance,
