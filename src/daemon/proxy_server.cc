@@ -88,7 +88,10 @@ std::string ProxyServer::start() {
       }
     }
   }
+  for (auto& fe : frontends_)
+    if (auto error = health_.add(fe); !error.empty()) return error;
   for (auto& w : workers_) w->start();
+  health_.start();
   return {};
 }
 
@@ -162,6 +165,7 @@ asio::awaitable<void> ProxyServer::shutdown(std::string reason) {
     }
   }
   for (auto& w : workers_) w->stop_and_join();
+  health_.stop();
   signals_.cancel(ec);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begun);
   log::info("stopped", {{"reason", reason}, {"drained", std::to_string(open_at_start - std::min(open_at_start, cut))},

@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "config/schema.h"
+#include "daemon/backend_health.h"
 #include "proxy/frontend_runtime.h"
 #include "proxy/worker.h"
 
@@ -29,6 +30,7 @@ class ProxyServer {
   void request_stop();
 
   const std::vector<proxy::FrontendPtr>& frontends() const { return frontends_; }
+  const BackendHealth& health() const { return health_; }
   asio::io_context& main_context() { return main_; }
 
  private:
@@ -42,6 +44,7 @@ class ProxyServer {
   asio::signal_set signals_{main_};
   std::vector<proxy::FrontendPtr> frontends_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  BackendHealth health_{main_, [this](const pool::BackendPtr& b) { on_backend_down(b); }};
   bool stopping_ = false;
   int exit_code_ = 0;
 };
