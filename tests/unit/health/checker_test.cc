@@ -119,14 +119,12 @@ TEST_F(CheckerTest, PassiveFailureCountsAtOnceAndPullsTheNextProbe) {
 }
 
 TEST_F(CheckerTest, StopCancelsAProbeInFlight) {
-  asio::io_context listener_io;
-  HangingListener listener(listener_io);
+  TlsServer server({TlsServer::Mode::Silent});  // accepts, never answers the ClientHello
   auto check = fast(config::CheckKind::Tls);
   check.timeout = 1h;  // only stop() can end this probe
-  auto checker = start(check, listener.endpoint());
+  auto checker = start(check, server.endpoint());
   guard_.reset();  // io_.run() returns once the checker's loop has ended
-  // Give the probe time to reach the handshake; the assertion holds either way.
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(wait_until([&] { return server.accepted() == 1; })) << "probe in the handshake";
   checker->stop();
   auto done = std::async(std::launch::async, [this] { thread_.join(); });
   EXPECT_EQ(done.wait_for(10s), std::future_status::ready);
