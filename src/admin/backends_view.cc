@@ -8,8 +8,9 @@ namespace kha::admin {
 namespace {
 
 using nlohmann::json;
+using ordered = nlohmann::ordered_json;  // output keeps the documented key order
 
-json check_json(const std::optional<CheckResultView>& c) {
+ordered check_json(const std::optional<CheckResultView>& c) {
   if (!c) return nullptr;
   return {{"ok", c->ok}, {"layer", c->layer}, {"reason", c->reason}, {"latency_ms", c->latency_ms},
           {"age_ms", c->age_ms}};
@@ -42,9 +43,9 @@ std::string age(double ms) {
 }  // namespace
 
 std::string to_json(const BackendsView& view) {
-  json frontends = json::array();
+  ordered frontends = ordered::array();
   for (const auto& f : view.frontends) {
-    json backends = json::array();
+    ordered backends = ordered::array();
     for (const auto& b : f.backends) {
       backends.push_back({{"name", b.name},
                           {"address", b.address},
@@ -57,7 +58,7 @@ std::string to_json(const BackendsView& view) {
     }
     frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends}});
   }
-  return json{{"frontends", frontends}}.dump();
+  return ordered{{"frontends", frontends}}.dump();
 }
 
 std::optional<BackendsView> parse_backends_json(std::string_view text, std::string* why) {
