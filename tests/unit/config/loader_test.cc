@@ -123,7 +123,7 @@ TEST(Loader, TopLevelMustBeAMap) {
 
 TEST(Loader, UnknownKeyListsExpectedKeys) {
   EXPECT_EQ(errors(doc("    health: {kind: tcp, intervall: 1s}\n")),
-            (Lines{"c.yaml:6:25: frontends[0].health.intervall: unknown key \"intervall\"; expected one of: kind, "
+            (Lines{"c.yaml:6:25: frontends[0].health.intervall: unknown key \"intervall\" (did you mean \"interval\"?); expected one of: kind, "
                    "interval, transition_interval, down_interval, timeout, rise, fall, jitter, path, "
                    "expect_status, tls"}));
   EXPECT_EQ(errors(doc("", "listen: 1\n")),
