@@ -2,15 +2,38 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 
 namespace kha::config {
+
+std::string quote_scalar(std::string_view text) {
+  constexpr std::size_t kMax = 60;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    if (ch < 0x20 || ch == 0x7f || ch >= 0x80 || ch == '"' || ch == '\\') {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += static_cast<char>(ch);
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+        out += buf;
+      }
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  if (text.size() > kMax) out += "...";
+  return out + '"';
+}
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return '"' + node.Scalar() + '"';
+    case YAML::NodeType::Scalar: return quote_scalar(node.Scalar());
     default: return "nothing";
   }
 }
