@@ -9,11 +9,12 @@
 #include <optional>
 
 #include "common/address.h"
+#include "config/yaml_reader.h"
 
 namespace kha::config {
 namespace {
 
-std::string quoted(const std::string& s) { return '"' + s + '"'; }
+std::string quoted(const std::string& s) { return quote_scalar(s); }
 
 std::string number(double v) {
   char buf[32];
