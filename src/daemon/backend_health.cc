@@ -33,9 +33,15 @@ std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
           if (!b) return;
           b->set_up(t.to != health::State::Down);
           health::log_transition(frontend_name, b->name(), kind, t);
+          if (on_transition) on_transition(frontend_name, b->name(), t);
           if (t.to == health::State::Down && t.from == health::State::Up && close_on_down) on_down_(b);
         });
-    entries_[backend.get()] = Entry{backend, std::move(checker)};
+    const pool::Backend* key = backend.get();
+    checker->set_on_outcome([this, key, frontend_name, name = backend->name()](const health::Outcome& o) {
+      entries_[key].last_outcome_at = std::chrono::steady_clock::now();
+      if (on_outcome) on_outcome(frontend_name, name, o);
+    });
+    entries_[key] = Entry{backend, std::move(checker), std::nullopt};
   }
   frontend->passive_failure = [this](const pool::BackendPtr& backend, const std::string& reason) {
     // Workers call this on their own threads; the checker takes reports from any thread.
@@ -56,6 +62,11 @@ bool BackendHealth::first_round_done() const {
   for (const auto& [_, e] : entries_)
     if (e.checker->state() == health::State::Unknown) return false;
   return true;
+}
+
+std::optional<std::chrono::steady_clock::time_point> BackendHealth::last_outcome_at(const pool::Backend* b) const {
+  auto it = entries_.find(b);
+  return it == entries_.end() ? std::nullopt : it->second.last_outcome_at;
 }
 
 std::shared_ptr<health::Checker> BackendHealth::checker(const pool::Backend* backend) const {

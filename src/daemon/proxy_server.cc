@@ -90,6 +90,13 @@ std::string ProxyServer::start() {
   }
   for (auto& fe : frontends_)
     if (auto error = health_.add(fe); !error.empty()) return error;
+  health_.on_outcome = [this](const std::string& f, const std::string& b, const health::Outcome& o) {
+    admin_.on_outcome(f, b, o);
+  };
+  health_.on_transition = [this](const std::string& f, const std::string& b, const health::Transition& t) {
+    admin_.on_transition(f, b, t);
+  };
+  if (auto error = admin_.start(config_.admin.listen); !error.empty()) return error;
   for (auto& w : workers_) w->start();
   health_.start();
   return {};
@@ -166,6 +173,7 @@ asio::awaitable<void> ProxyServer::shutdown(std::string reason) {
   }
   for (auto& w : workers_) w->stop_and_join();
   health_.stop();
+  admin_.stop();
   signals_.cancel(ec);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begun);
   log::info("stopped", {{"reason", reason}, {"drained", std::to_string(open_at_start - std::min(open_at_start, cut))},

@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "config/schema.h"
+#include "daemon/admin_wiring.h"
 #include "daemon/backend_health.h"
 #include "proxy/frontend_runtime.h"
 #include "proxy/worker.h"
@@ -45,6 +46,7 @@ class ProxyServer {
   std::vector<proxy::FrontendPtr> frontends_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   BackendHealth health_{main_, [this](const pool::BackendPtr& b) { on_backend_down(b); }};
+  AdminWiring admin_{main_, frontends_, health_};
   bool stopping_ = false;
   int exit_code_ = 0;
 };
