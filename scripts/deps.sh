@@ -10,7 +10,7 @@ packages=(
   # tests: real peers and clients
   python3 openssl curl etcd-server etcd-client iproute2 keepalived
   # tests: packaging (.deb build and inspection, unit verification)
-  dpkg-dev lintian systemd
+  dpkg-dev file lintian systemd
   # benchmarks
   haproxy nginx libnginx-mod-stream iperf3 wrk
 )
