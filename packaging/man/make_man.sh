@@ -12,6 +12,6 @@ printf '#!/bin/sh\nexec "%s" %s "$@"\n' "$kha" "$sub" > "$tmp/$page"
 chmod +x "$tmp/$page"
 # Sanitizer builds run the binary too: leak reports are not wanted on --help.
 ASAN_OPTIONS=detect_leaks=0 help2man --no-info --section=1 \
-  --version-string="kha $version" --name="$name" --source="kha $version" --manual="kha manual" \
+  --version-string="$page $version" --name="$name" --source="kha $version" --manual="kha manual" \
   --include="$include" --output="$tmp/page.1" "$tmp/$page"
 gzip -9n < "$tmp/page.1" > "$out"
