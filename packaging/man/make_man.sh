@@ -14,4 +14,12 @@ chmod +x "$tmp/$page"
 ASAN_OPTIONS=detect_leaks=0 help2man --no-info --section=1 \
   --version-string="$page $version" --name="$name" --source="kha $version" --manual="kha manual" \
   --include="$include" --output="$tmp/page.1" "$tmp/$page"
-gzip -9n < "$tmp/page.1" > "$out"
+# help2man fills EXAMPLES like prose; keep command lines as written, continuations indented.
+awk '
+  /^\.SH/ { if (ex) print ".fi\n.RE"; ex = ($2 ~ /^"?EXAMPLES?"?$/); print; if (ex) print ".RS 4\n.nf"; cont = 0; next }
+  ex && /^\.(IP|PP|TP)/ { next }
+  ex { print (cont ? "    " : "") $0; cont = /\\e$/; next }
+  { print }
+  END { if (ex) print ".fi\n.RE" }
+' "$tmp/page.1" > "$tmp/page.fixed.1"
+gzip -9n < "$tmp/page.fixed.1" > "$out"
