@@ -2,9 +2,10 @@
 #
 # Man pages are generated at build time so that they cannot drift:
 #   kha(1), kha-proxy(1), kha-plan(1)  from the binary's own --help (help2man, packaging/man/make_man.sh)
-#   kha.yaml(5)                        from packaging/kha.yaml, the annotated file installed as
-#                                      /etc/kha/kha.yaml (packaging/man/conf2man.py); a test checks that
-#                                      every field of src/config/schema.h has a key in it.
+#   kha.yaml(5)                        from docs/config.md (the config reference) when present, else
+#                                      from the comments of packaging/kha.yaml, the annotated file
+#                                      installed as /etc/kha/kha.yaml (packaging/man/conf2man.py); a test
+#                                      checks that every field of src/config/schema.h is on the page.
 # `cmake --build build --target package` writes build/kha_<version>-1_<arch>.deb (CPack DEB):
 #   /usr/bin/kha, /lib/systemd/system/kha-{proxy,vip}.service, /etc/kha/kha.yaml (conffile),
 #   /usr/share/man/man{1,5}, /usr/share/doc/kha; postinst creates the kha user, starts nothing.
@@ -40,21 +41,33 @@ else()
   message(WARNING "help2man not found (scripts/deps.sh installs it): kha(1), kha-proxy(1) and kha-plan(1) are not built")
 endif()
 
+# kha.yaml(5): docs/config.md (the config reference) when it exists, else the comments of
+# packaging/kha.yaml; the EXAMPLE section is packaging/kha.yaml either way.
 set(KHA_MAN5_PAGE ${KHA_MAN_DIR}/kha.yaml.5.gz)
+set(KHA_CONFIG_DOC ${PROJECT_SOURCE_DIR}/docs/config.md)
+set(KHA_CONFIG_DOC_ARGS)
+set(KHA_CONFIG_DOC_DEP)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs)
+if(EXISTS ${KHA_CONFIG_DOC})
+  set(KHA_CONFIG_DOC_ARGS --markdown ${KHA_CONFIG_DOC})
+  set(KHA_CONFIG_DOC_DEP ${KHA_CONFIG_DOC})
+endif()
 add_custom_command(OUTPUT ${KHA_MAN5_PAGE}
-  COMMAND ${KHA_PYTHON} ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_PACKAGING_DIR}/kha.yaml ${PROJECT_VERSION}
-          ${KHA_MAN_DIR}/kha.yaml.5
+  COMMAND ${KHA_PYTHON} ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_CONFIG_DOC_ARGS} ${KHA_PACKAGING_DIR}/kha.yaml
+          ${PROJECT_VERSION} ${KHA_MAN_DIR}/kha.yaml.5
   COMMAND ${KHA_GZIP} -9nf ${KHA_MAN_DIR}/kha.yaml.5
-  DEPENDS ${KHA_PACKAGING_DIR}/kha.yaml ${KHA_PACKAGING_DIR}/man/conf2man.py
-  COMMENT "Generating kha.yaml(5) from packaging/kha.yaml"
+  DEPENDS ${KHA_PACKAGING_DIR}/kha.yaml ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_CONFIG_DOC_DEP}
+  COMMENT "Generating kha.yaml(5)"
   VERBATIM)
 
 # Debian wants the changelog in every binary package, compressed.
-string(TIMESTAMP KHA_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
-file(WRITE ${CMAKE_BINARY_DIR}/changelog.Debian
+string(TIMESTAMP KHA_CHANGELOG_DATE "%a, %d %b %Y 00:00:00 +0000" UTC)
+string(CONCAT KHA_CHANGELOG
   "kha (${PROJECT_VERSION}-1) unstable; urgency=medium\n\n"
   "  * Built from the kha source tree.\n\n"
   " -- ${KHA_PACKAGE_MAINTAINER}  ${KHA_CHANGELOG_DATE}\n")
+# Written only when it changes (once a day at most), so a reconfigure rebuilds nothing.
+file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/changelog.Debian CONTENT "${KHA_CHANGELOG}" @ONLY)
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/changelog.Debian.gz
   COMMAND ${KHA_GZIP} -9nkf ${CMAKE_BINARY_DIR}/changelog.Debian
   DEPENDS ${CMAKE_BINARY_DIR}/changelog.Debian

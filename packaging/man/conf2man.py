@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Renders kha.yaml(5) from the annotated default configuration.
+"""Renders kha.yaml(5) from the config reference and the default configuration.
 
-The source is packaging/kha.yaml, the very file the package installs as
-/etc/kha/kha.yaml: its opening comment becomes DESCRIPTION, the comment above
-each key becomes that key's entry under KEYS (with the value shown as the
-default or example), and the file itself, comments removed, becomes EXAMPLE.
+With --markdown docs/config.md (the config reference, which quotes
+src/config/schema.h), that document becomes the page: its introduction is
+DESCRIPTION, each "##" section a section, each table row an entry. Without it,
+the comments of SOURCE.yaml are the reference: its opening comment becomes
+DESCRIPTION and the comment above each key that key's entry under KEYS.
+Either way SOURCE.yaml (packaging/kha.yaml, the very file the package installs
+as /etc/kha/kha.yaml), comments removed, becomes EXAMPLE.
 tests/integration/test_packaging.py checks that every field of
-src/config/schema.h has a key here, so the page cannot drift from the schema.
+src/config/schema.h appears in the page and has a key in SOURCE.yaml.
 
-usage: conf2man.py SOURCE.yaml VERSION OUTPUT.5
+usage: conf2man.py [--markdown CONFIG.md] SOURCE.yaml VERSION OUTPUT.5
 """
 import re
 import sys
@@ -21,6 +24,83 @@ def roff_escape(text):
     if text.startswith((".", "'")):
         text = "\\&" + text
     return text
+
+
+def inline(text):
+    """Markdown inline markup to roff: `code` bold, [text](link) as text."""
+    text = roff_escape(text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"\\fB\1\\fR", text)
+    return re.sub(r"`([^`]+)`", r"\\fB\1\\fR", text)
+
+
+def cells(row):
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def markdown_to_roff(md):
+    """Returns (description lines, section lines) for the subset docs/config.md uses:
+    headings, paragraphs, "- " lists, fenced code and tables (one .TP entry per row)."""
+    description, sections = [], []
+    out = description
+    lines = md.splitlines()
+    i = 0
+    paragraph = []
+
+    def flush():
+        if paragraph:
+            out.extend([inline(" ".join(paragraph)), ".PP"])
+            paragraph.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("# "):
+            i += 1
+            continue
+        if line.startswith("## "):
+            flush()
+            out = sections
+            title = line[3:].strip()
+            plain = title.replace("`", "")
+            out.append('.SH "%s"' % (plain.upper() if "`" not in title else plain))
+        elif line.startswith("```"):
+            flush()
+            out.extend([".RS 4", ".nf"])
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                out.append(roff_escape(lines[i]))
+                i += 1
+            out.extend([".fi", ".RE", ".PP"])
+        elif line.startswith("|") and i + 1 < len(lines) and re.match(r"^\|[-| :]+\|$", lines[i + 1].strip()):
+            flush()
+            header = cells(line)
+            i += 2
+            while i < len(lines) and lines[i].startswith("|"):
+                row = cells(lines[i])
+                out.extend([".TP", inline(row[0])])
+                parts = []
+                for name, value in zip(header[1:], row[1:]):
+                    if not value:
+                        continue
+                    if name in ("meaning", "message"):
+                        value = value[0].upper() + value[1:]
+                        parts.append(value if value.endswith((".", ")", "`")) else value + ".")
+                    else:
+                        parts.append(f"{name.capitalize()}: {value}.")
+                out.append(inline(" ".join(parts)))
+                i += 1
+            out.append(".PP")
+            continue
+        elif line.startswith("- "):
+            flush()
+            out.extend([".IP \\(bu 2", inline(line[2:].strip())])
+        elif not line.strip():
+            flush()
+        else:
+            paragraph.append(line.strip())
+        i += 1
+    flush()
+    return description, sections
 
 
 def parse(lines):
@@ -73,9 +153,13 @@ def parse(lines):
     return description, entries
 
 
-def render(source, version):
+def render(source, version, markdown=None):
     lines = open(source, encoding="utf-8").read().splitlines()
     description, entries = parse(lines)
+    md_description, md_sections = [], []
+    if markdown:
+        md_description, md_sections = markdown_to_roff(open(markdown, encoding="utf-8").read())
+        description = []
     out = [
         '.TH KHA.YAML 5 "" "kha %s" "kha manual"' % version,
         ".SH NAME",
@@ -86,6 +170,7 @@ def render(source, version):
     ]
     for paragraph in description:
         out += [roff_escape(paragraph), ".PP"]
+    out += md_description
     out += [
         "The same file feeds",
         ".BR \"kha proxy \\-\\-config\" ,",
@@ -99,10 +184,11 @@ def render(source, version):
         "and",
         ".B discovery:",
         "sections.",
-        ".SH KEYS",
-        "A key written a.b is key b inside mapping a; a[] is a list of mappings.",
     ]
-    for path, value, comment in entries:
+    out += md_sections
+    if not markdown:
+        out += [".SH KEYS", "A key written a.b is key b inside mapping a; a[] is a list of mappings."]
+    for path, value, comment in [] if markdown else entries:
         if not value and not comment:
             continue
         out += [".TP", ".B " + roff_escape(path)]
@@ -110,14 +196,15 @@ def render(source, version):
         if value:
             text = (text + " " if text else "") + "Value shown: " + value + "."
         out.append(roff_escape(text))
-    out += [".SH EXAMPLE", "The node-local load balancer this package installs:", ".PP", ".nf", ".RS 4"]
+    out += [".SH EXAMPLE", "The node-local load balancer this package installs as /etc/kha/kha.yaml:", ".PP",
+            ".RS 4", ".nf"]
     for line in lines:
         if line.strip().startswith("#") or not line.strip():
             continue
         out.append(roff_escape(line))
     out += [
-        ".RE",
         ".fi",
+        ".RE",
         ".SH FILES",
         ".TP",
         ".B /etc/kha/kha.yaml",
@@ -132,11 +219,15 @@ def render(source, version):
 
 
 def main(argv):
+    markdown = None
+    if len(argv) > 2 and argv[1] == "--markdown":
+        markdown = argv[2]
+        argv = argv[:1] + argv[3:]
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
     with open(argv[3], "w", encoding="utf-8") as f:
-        f.write(render(argv[1], argv[2]))
+        f.write(render(argv[1], argv[2], markdown))
     return 0
 
 

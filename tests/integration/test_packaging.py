@@ -234,9 +234,10 @@ class DebianPackage(unittest.TestCase):
 
     def test_config_page_documents_every_schema_field(self):
         text = self.rendered("man5/kha.yaml.5.gz")
-        self.assertIn("frontends[].health.tls.ca_file", text)
-        for field in schema_fields():
-            self.assertRegex(text, rf"\b{field}\b", f"kha.yaml(5) lacks {field}")
+        # From docs/config.md or, without it, from the comments of packaging/kha.yaml.
+        self.assertTrue("tls.ca_file" in text and "EXAMPLE" in text, text[:2000])
+        missing = [f for f in sorted(schema_fields()) if not re.search(rf"\b{f}\b", text)]
+        self.assertEqual(missing, [], "schema fields kha.yaml(5) does not document")
 
 
 def schema_fields():
