@@ -54,6 +54,10 @@ std::error_code probe_exclusive(asio::io_context& io, const tcp::endpoint& e) {
 }  // namespace
 
 ProxyServer::ProxyServer(config::Config config) : config_(std::move(config)) {
+  // Signals first: a SIGTERM during start-up must drain and exit 0, not kill.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
   for (const auto& f : config_.frontends) {
     pool::BackendList backends;
     for (const auto& b : f.backends) {
@@ -113,10 +117,10 @@ void ProxyServer::on_backend_down(const pool::BackendPtr& backend) {
 }
 
 int ProxyServer::run() {
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
   asio::co_spawn(main_, handle_signals(), [](std::exception_ptr) {});
+  asio::co_spawn(main_, announce_ready(), [](std::exception_ptr) {});
+  if (auto interval = notify_.watchdog_interval())
+    asio::co_spawn(main_, feed_watchdog(*interval), [](std::exception_ptr) {});
   std::size_t listeners = 0, backends = 0;
   for (const auto& f : config_.frontends) {
     listeners += f.listen.size();
@@ -148,9 +152,41 @@ asio::awaitable<void> ProxyServer::handle_signals() {
   }
 }
 
+// READY=1 once the listeners are bound (start()) and every backend has been probed
+// once, so systemd orders kubelet after a proxy that knows which apiservers work.
+asio::awaitable<void> ProxyServer::announce_ready() {
+  asio::steady_timer tick(main_);
+  asio::error_code ec;
+  while (!health_.first_round_done() && !stopping_) {
+    tick.expires_after(std::chrono::milliseconds(10));
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (stopping_) co_return;
+  notify_.ready();
+  std::size_t up = 0, total = 0;
+  for (const auto& fe : frontends_)
+    for (const auto& b : *fe->backends().snapshot()) {
+      ++total;
+      up += b->up() ? 1 : 0;
+    }
+  log::info("ready", {{"backends_up", std::to_string(up)}, {"backends", std::to_string(total)}});
+}
+
+// WATCHDOG=1 from the main loop: if the loop stalls, systemd notices and restarts us.
+asio::awaitable<void> ProxyServer::feed_watchdog(std::chrono::microseconds interval) {
+  asio::steady_timer tick(main_);
+  asio::error_code ec;
+  while (!stopping_) {
+    notify_.watchdog();
+    tick.expires_after(interval);
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 asio::awaitable<void> ProxyServer::shutdown(std::string reason) {
   if (stopping_) co_return;
   stopping_ = true;
+  notify_.stopping();
   const auto begun = Clock::now();
   for (auto& w : workers_) w->stop_accepting();
   const std::size_t open_at_start = active_sessions();

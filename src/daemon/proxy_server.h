@@ -10,6 +10,7 @@
 
 #include <asio.hpp>
 
+#include "common/sd_notify.h"
 #include "config/schema.h"
 #include "daemon/admin_wiring.h"
 #include "daemon/backend_health.h"
@@ -36,6 +37,8 @@ class ProxyServer {
 
  private:
   asio::awaitable<void> handle_signals();
+  asio::awaitable<void> announce_ready();
+  asio::awaitable<void> feed_watchdog(std::chrono::microseconds interval);
   asio::awaitable<void> shutdown(std::string reason);
   std::size_t active_sessions() const;
   void on_backend_down(const pool::BackendPtr& backend);
@@ -47,6 +50,7 @@ class ProxyServer {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   BackendHealth health_{main_, [this](const pool::BackendPtr& b) { on_backend_down(b); }};
   AdminWiring admin_{main_, frontends_, health_};
+  SdNotify notify_ = SdNotify::from_environment(/*unset_environment=*/true);
   bool stopping_ = false;
   int exit_code_ = 0;
 };
