@@ -33,6 +33,11 @@ class BackendHealth {
   // Creates (not starts) a checker for every backend of `frontend` and hooks the
   // frontend's passive-failure path. Returns "" or why a backend cannot be checked.
   std::string add(const proxy::FrontendPtr& frontend);
+  // One backend (reload): a new checker, started at once when start() already ran.
+  // Replaces the backend's previous checker, if any (changed check settings).
+  std::string add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend);
+  // Stops and forgets the checker of `backend` (removed by reload).
+  void remove_backend(const pool::Backend* backend);
   void start();
   void stop();
 
@@ -52,6 +57,7 @@ class BackendHealth {
   asio::io_context& main_;
   OnDown on_down_;
   std::unordered_map<const pool::Backend*, Entry> entries_;
+  bool started_ = false;
 };
 
 }  // namespace kha::daemon

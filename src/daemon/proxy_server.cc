@@ -77,21 +77,9 @@ std::string ProxyServer::start() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int n = config_.workers > 0 ? config_.workers : static_cast<int>(cores);
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<proxy::Worker>(i, config_.splice));
-  for (auto& fe : frontends_) {
-    const auto settings = fe->settings();
-    for (const auto& text : settings->listen) {
-      std::string error;
-      const auto endpoints = resolve_listen(main_, text, &error);
-      if (endpoints.empty()) return "frontend " + fe->name() + ": listen " + error;
-      for (const auto& e : endpoints) {
-        if (auto ec = probe_exclusive(main_, e))
-          return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
-        for (auto& w : workers_)
-          if (auto ec = w->listen(fe, e))
-            return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
-      }
-    }
-  }
+  for (auto& fe : frontends_)
+    for (const auto& text : fe->settings()->listen)
+      if (auto error = bind_listener(fe, text); !error.empty()) return error;
   for (auto& fe : frontends_)
     if (auto error = health_.add(fe); !error.empty()) return error;
   health_.on_outcome = [this](const std::string& f, const std::string& b, const health::Outcome& o) {
@@ -104,6 +92,29 @@ std::string ProxyServer::start() {
   for (auto& w : workers_) w->start();
   health_.start();
   return {};
+}
+
+std::string ProxyServer::bind_listener(const proxy::FrontendPtr& fe, const std::string& text) {
+  std::string error;
+  const auto endpoints = resolve_listen(main_, text, &error);
+  if (endpoints.empty()) return "frontend " + fe->name() + ": listen " + error;
+  for (const auto& e : endpoints) {
+    if (auto ec = probe_exclusive(main_, e))
+      return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
+    for (auto& w : workers_)
+      if (auto ec = w->listen(fe, e))
+        return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
+  }
+  bound_[{fe->name(), text}] = endpoints;
+  return {};
+}
+
+void ProxyServer::unbind_listener(const std::string& frontend, const std::string& text) {
+  auto it = bound_.find({frontend, text});
+  if (it == bound_.end()) return;
+  for (const auto& e : it->second)
+    for (auto& w : workers_) w->stop_accepting(e);
+  bound_.erase(it);
 }
 
 std::size_t ProxyServer::active_sessions() const {
@@ -144,7 +155,7 @@ asio::awaitable<void> ProxyServer::handle_signals() {
     int sig = co_await signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     if (sig == SIGHUP) {
-      log::warn("reload_not_supported_yet", {{"signal", "SIGHUP"}});  // TODO(#5): in-process reload
+      if (!stopping_) reload();
       continue;
     }
     co_await shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -4,7 +4,9 @@
 // Owns all of them; run() returns when the process should exit.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -42,12 +44,24 @@ class ProxyServer {
   asio::awaitable<void> shutdown(std::string reason);
   std::size_t active_sessions() const;
   void on_backend_down(const pool::BackendPtr& backend);
+  // Binds `listen` (host:port text) of `frontend` on every worker; "" or why not.
+  std::string bind_listener(const proxy::FrontendPtr& frontend, const std::string& listen);
+  void unbind_listener(const std::string& frontend, const std::string& listen);
+
+  // Reload (reload.cc): validate aside, apply only the difference.
+  void reload();
+  std::string apply_frontend(const config::Frontend& next);
+  void retire_frontend(const std::string& name);
+  void retire_backend(const pool::BackendPtr& backend);
+  asio::awaitable<void> drain_then_close(pool::BackendPtr backend);
 
   config::Config config_;
   asio::io_context main_{1};
   asio::signal_set signals_{main_};
   std::vector<proxy::FrontendPtr> frontends_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  // Bound endpoints per (frontend, listen text), for reload to remove.
+  std::map<std::pair<std::string, std::string>, std::vector<asio::ip::tcp::endpoint>> bound_;
   BackendHealth health_{main_, [this](const pool::BackendPtr& b) { on_backend_down(b); }};
   AdminWiring admin_{main_, frontends_, health_};
   SdNotify notify_ = SdNotify::from_environment(/*unset_environment=*/true);
