@@ -161,12 +161,23 @@ class Process:
             _live.remove(self)
 
 
-def start_process(args, name=None, env=None, cwd=None, log_dir=None, owner=None):
-    """Starts args with logs captured; owner (a unittest.TestCase) gets a cleanup that stops it."""
+    def stop_checked(self):
+        """stop(), and when the process was still running, fail unless it exited 0
+        (catches crashes and sanitizer reports at exit)."""
+        was_alive = self.alive()
+        code = self.stop()
+        if was_alive and code != 0:
+            raise AssertionError(f"{self.name} exited with {code} on SIGTERM; stderr:\n{self.tail(40)}")
+        return code
+
+
+def start_process(args, name=None, env=None, cwd=None, log_dir=None, owner=None, check_exit=True):
+    """Starts args with logs captured. owner (a unittest.TestCase) gets a cleanup that
+    stops it and, with check_exit, fails the test unless a still-running process exits 0."""
     name = name or Path(str(args[0])).name
     p = Process(args, name, env=env, cwd=cwd, log_dir=log_dir)
     if owner is not None:
-        owner.addCleanup(p.stop)
+        owner.addCleanup(p.stop_checked if check_exit else p.stop)
     return p
 
 
