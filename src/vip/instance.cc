@@ -104,9 +104,10 @@ Actions Instance::on_advert_as_master(TimePoint now, const Advert& advert, const
     return become_backup(now, advert.priority > priority() ? "higher_priority_advert" : "equal_priority_higher_address",
                          !owner());
   }
-  // A lower-priority (or stale) master: re-assert at once, as keepalived does.
+  // Another master with a lower priority: re-assert at once, as keepalived does, and announce
+  // again: clients may have followed the other master's gratuitous ARP while we were hung.
   deadline_ = now + config_.advert_interval;
-  return {{ActionKind::SendAdvert, priority()}};
+  return {{ActionKind::SendAdvert, priority()}, {ActionKind::Announce}};
 }
 
 Actions Instance::on_timer(TimePoint now) {

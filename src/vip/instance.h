@@ -11,7 +11,8 @@
 //
 // Deviations from the RFC, both as keepalived does or compatible with it:
 //  - A master that hears a lower-priority advert answers at once with its own advert
-//    (keepalived "forcing new election"), so a resumed stale master settles fast.
+//    (keepalived "forcing new election") and announces its addresses again, so a master
+//    that resumes after a hang wins the link back at once and the clients follow it.
 //  - A backup with preemption on that hears a lower-priority master waits Skew_Time
 //    (not Master_Down_Interval) before taking over, so that a master whose tracked
 //    proxy failed (and whose priority dropped) is replaced within about 0.6 s.

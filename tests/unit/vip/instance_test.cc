@@ -155,7 +155,7 @@ TEST(InstanceTest, EqualPriorityHigherAddressWins) {
   Instance high(cfg(100, "10.99.0.2"));
   high.start(t0);
   high.on_timer(*high.deadline());
-  EXPECT_EQ(high.on_advert(t0 + 5s, adv(100), ip("10.99.0.1")), (Actions{{K::SendAdvert, 100}}));
+  EXPECT_EQ(high.on_advert(t0 + 5s, adv(100), ip("10.99.0.1")), (Actions{{K::SendAdvert, 100}, {K::Announce}}));
   EXPECT_EQ(high.state(), State::Master);
 }
 
@@ -164,7 +164,7 @@ TEST(InstanceTest, MasterAnswersLowerAndZeroPriorityAtOnce) {
   i.start(t0);
   i.on_timer(*i.deadline());
   TP now = t0 + 4100ms;
-  EXPECT_EQ(i.on_advert(now, adv(100), ip("10.99.0.2")), (Actions{{K::SendAdvert, 150}}));
+  EXPECT_EQ(i.on_advert(now, adv(100), ip("10.99.0.2")), (Actions{{K::SendAdvert, 150}, {K::Announce}}));
   EXPECT_EQ(*i.deadline(), now + 1s);
   EXPECT_EQ(i.on_advert(now + 10ms, adv(0), ip("10.99.0.2")), (Actions{{K::SendAdvert, 150}}));
   EXPECT_EQ(i.state(), State::Master);
