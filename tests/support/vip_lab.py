@@ -98,6 +98,8 @@ class Lab:
         self.procs = []
         self.sniffer = None
         self.sniff_file = None
+        self.prober = None
+        self.probe_file = None
 
     def ns(self, node):
         return f"{self.prefix}-{node}"
@@ -157,7 +159,7 @@ class Lab:
                 p.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 pass
-        for f in [self.sniff_file] + [getattr(p, "log", None) for p in self.procs]:
+        for f in [self.sniff_file, self.probe_file] + [getattr(p, "log", None) for p in self.procs]:
             if f:
                 f.close()
         for ns in names:
@@ -239,28 +241,43 @@ class Lab:
             raise RuntimeError(f"kha vip on {node} exited: {self.log_text(name or f'{node}.kha.log')}")
         return p
 
-    def keepalived_conf(self, node, priority, unicast_peer=None, vrid=51, address=f"{VIP}/24"):
+    def keepalived_conf(self, node, priority, unicast_peer=None, vrid=51, address=f"{VIP}/24", track_weight=None):
         lines = ["global_defs {", f"  router_id {node}", "  vrrp_version 3", "  vrrp_garp_master_delay 1",
-                 "  vrrp_garp_master_repeat 3", "}", f"vrrp_instance VI_{vrid} {{", "  state BACKUP",
-                 "  interface eth0", f"  virtual_router_id {vrid}", f"  priority {priority}", "  advert_int 1"]
+                 "  vrrp_garp_master_repeat 3", "  script_user root", "  enable_script_security", "}"]
+        if track_weight is not None:
+            # The same check as kha's --track-url: GET /readyz on the local proxy, 2xx = pass.
+            script = os.path.join(self.dir, f"{node}.chk_readyz.sh")
+            with open(script, "w") as f:
+                f.write("#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/8081 || exit 1\n"
+                        "printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3\nhead -1 <&3 | grep -q ' 2[0-9][0-9] '\n")
+            os.chmod(script, 0o755)
+            lines += ["vrrp_script chk_readyz {", f'  script "{script}"', "  interval 1", "  timeout 1", "  fall 2",
+                      "  rise 2", f"  weight {track_weight}", "}"]
+        lines += [f"vrrp_instance VI_{vrid} {{", "  state BACKUP", "  interface eth0", f"  virtual_router_id {vrid}",
+                  f"  priority {priority}", "  advert_int 1"]
+        if track_weight is not None:
+            lines += ["  track_script {", "    chk_readyz", "  }"]
         if unicast_peer:
             lines += [f"  unicast_src_ip {ADDR[node]}", "  unicast_peer {", f"    {unicast_peer}", "  }"]
         lines += ["  virtual_ipaddress {", f"    {address} dev eth0", "  }", "}"]
         return "\n".join(lines) + "\n"
 
-    def start_keepalived(self, node, priority, unicast_peer=None):
+    def start_keepalived(self, node, priority, unicast_peer=None, track_weight=None, log_name=None):
         """Starts keepalived (-P vrrp only, -n foreground). Returns (parent Popen, vrrp child pid)."""
         d = self.dir
+        log_name = log_name or f"{node}.keepalived.log"
         conf = os.path.join(d, f"{node}.keepalived.conf")
         with open(conf, "w") as f:
-            f.write(self.keepalived_conf(node, priority, unicast_peer))
+            f.write(self.keepalived_conf(node, priority, unicast_peer, track_weight=track_weight))
         vrrp_pid = os.path.join(d, f"{node}.vrrp.pid")
+        if os.path.exists(vrrp_pid):
+            os.unlink(vrrp_pid)
         p = self.spawn(node, ["keepalived", "-n", "-l", "-D", "-P", "-f", conf, "-p", os.path.join(d, f"{node}.ka.pid"),
                               "-r", vrrp_pid, "-c", os.path.join(d, f"{node}.chk.pid"), "-i", node],
-                       f"{node}.keepalived.log")
+                       log_name)
         wait_until(lambda: os.path.exists(vrrp_pid) and self._read(vrrp_pid).strip(), 10, what="keepalived vrrp pid")
         child = int(self._read(vrrp_pid).strip())
-        wait_until(lambda: "Entering BACKUP STATE" in self.log_text(f"{node}.keepalived.log"), 10,
+        wait_until(lambda: "Entering BACKUP STATE" in self.log_text(log_name), 10,
                    what="keepalived in BACKUP")
         return p, child
 
@@ -297,6 +314,38 @@ class Lab:
             if a[0] < t and a[1] == src:
                 last = a
         return last
+
+    def start_prober(self, seconds, addr=VIP, port=8080):
+        """From the client: one short TCP request to addr:port every 20 ms for at most seconds;
+        records "<unix time> <answering node or ->"."""
+        path = os.path.join(self.dir, "probes.txt")
+        code = ("import socket,sys,time\n"
+                f"end=time.time()+{seconds}\n"
+                "while time.time()<end:\n"
+                "  t=time.time(); name='-'\n"
+                "  try:\n"
+                f"    s=socket.create_connection(('{addr}',{port}),timeout=0.2); s.settimeout(0.3)\n"
+                "    s.sendall(b'GET /id HTTP/1.0\\r\\n\\r\\n'); data=b''\n"
+                "    while True:\n"
+                "      c=s.recv(4096)\n"
+                "      if not c: break\n"
+                "      data+=c\n"
+                "    s.close(); name=data.decode().strip().split()[-1]\n"
+                "  except Exception: pass\n"
+                "  print(f'{t:.6f} {name}',flush=True); time.sleep(0.02)\n")
+        self.probe_file = open(path, "w+")
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns("client"), sys.executable, "-c", code],
+                             stdout=self.probe_file, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        self.prober = path
+        return p
+
+    def first_answer_after(self, t, node):
+        for line in self._read(self.prober).splitlines():
+            parts = line.split()
+            if len(parts) == 2 and float(parts[0]) >= t and parts[1] == node:
+                return float(parts[0])
+        return None
 
     def send_raw(self, node, message_hex, ttl=255):
         """Sends a hand-made VRRP message from node to 224.0.0.18 with the given TTL."""
