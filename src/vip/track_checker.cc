@@ -87,6 +87,15 @@ bool probe_http(const TrackConfig& c, std::string* why) {
   return done(true, "");
 }
 
+bool RiseFall::observe(bool ok) {
+  passes_ = ok ? passes_ + 1 : 0;
+  failures_ = ok ? 0 : failures_ + 1;
+  bool next = healthy_ ? failures_ < fall_ : passes_ >= rise_;
+  bool changed = next != healthy_;
+  healthy_ = next;
+  return changed;
+}
+
 TrackChecker::~TrackChecker() {
   {
     std::lock_guard lock(mutex_);
@@ -123,7 +132,7 @@ std::string TrackChecker::last_failure() const {
 }
 
 void TrackChecker::loop() {
-  int passes = 0, failures = 0;
+  RiseFall state(config_.rise, config_.fall, healthy_.load());
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -135,12 +144,8 @@ void TrackChecker::loop() {
       std::lock_guard lock(mutex_);
       if (!ok) last_failure_ = why;
     }
-    passes = ok ? passes + 1 : 0;
-    failures = ok ? 0 : failures + 1;
-    bool now_healthy = healthy_.load();
-    if (now_healthy && failures >= config_.fall) now_healthy = false;
-    if (!now_healthy && passes >= config_.rise) now_healthy = true;
-    if (now_healthy != healthy_.exchange(now_healthy)) {
+    if (state.observe(ok)) {
+      healthy_ = state.healthy();
       std::uint64_t one = 1;
       [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
     }

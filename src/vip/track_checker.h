@@ -15,6 +15,20 @@
 
 namespace kha::vip {
 
+// Rise/fall debouncing of probe results, pure. Starts in the state given.
+class RiseFall {
+ public:
+  RiseFall(int rise, int fall, bool healthy) : rise_(rise), fall_(fall), healthy_(healthy) {}
+  // Records one probe result; returns true when healthy() changed.
+  bool observe(bool ok);
+  bool healthy() const { return healthy_; }
+
+ private:
+  int rise_, fall_;
+  bool healthy_;
+  int passes_ = 0, failures_ = 0;
+};
+
 // One probe: true when the URL answered 2xx within config.timeout. *why says what failed.
 bool probe_http(const TrackConfig& config, std::string* why);
 
