@@ -52,8 +52,8 @@ Actions Instance::start(TimePoint now) {
   started_ = true;
   master_adver_interval_ = config_.advert_interval;
   preempt_allowed_at_ = now + config_.preempt_delay;
-  if (!healthy_ && config_.track_weight <= 0 && !owner()) {
-    enter(State::Fault, "tracked_check_failing");
+  if (should_fault()) {
+    enter(State::Fault, link_up_ ? "tracked_check_failing" : "link_down");
     deadline_.reset();
     return {};
   }
@@ -121,6 +121,22 @@ Actions Instance::on_timer(TimePoint now) {
   return {};
 }
 
+Actions Instance::update_fault(TimePoint now, std::string_view reason) {
+  if (!started_) return {};
+  if (should_fault()) {
+    if (state_ == State::Fault) return {};
+    bool was_master = state_ == State::Master;
+    enter(State::Fault, reason);
+    deadline_.reset();
+    if (!was_master) return {};
+    if (owner()) return {{ActionKind::SendAdvert, 0}};
+    return {{ActionKind::SendAdvert, 0}, {ActionKind::RemoveAddresses}};
+  }
+  if (state_ != State::Fault) return {};
+  if (owner()) return become_master(now, reason);
+  return become_backup(now, reason, false);
+}
+
 Actions Instance::set_tracked_healthy(TimePoint now, bool healthy) {
   if (healthy == healthy_ || owner()) {
     healthy_ = healthy;
@@ -129,22 +145,18 @@ Actions Instance::set_tracked_healthy(TimePoint now, bool healthy) {
   std::uint8_t before = priority();
   healthy_ = healthy;
   if (!started_) return {};
-  if (config_.track_weight <= 0) {
-    if (!healthy) {
-      bool was_master = state_ == State::Master;
-      enter(State::Fault, "tracked_check_failed");
-      deadline_.reset();
-      if (was_master) return {{ActionKind::SendAdvert, 0}, {ActionKind::RemoveAddresses}};
-      return {};
-    }
-    if (state_ == State::Fault) return become_backup(now, "tracked_check_recovered", false);
-    return {};
-  }
+  if (config_.track_weight <= 0) return update_fault(now, healthy ? "tracked_check_recovered" : "tracked_check_failed");
   if (state_ == State::Master && priority() != before) {  // tell the backups at once
     deadline_ = now + config_.advert_interval;
     return {{ActionKind::SendAdvert, priority()}};
   }
   return {};
+}
+
+Actions Instance::set_link_up(TimePoint now, bool up) {
+  if (up == link_up_) return {};
+  link_up_ = up;
+  return update_fault(now, up ? "link_up" : "link_down");
 }
 
 Actions Instance::shutdown(TimePoint now) {

@@ -17,7 +17,8 @@
 //    (not Master_Down_Interval) before taking over, so that a master whose tracked
 //    proxy failed (and whose priority dropped) is replaced within about 0.6 s.
 //  - Tracking with weight 0 gives up: the instance enters Fault (sends priority 0
-//    if it was master, removes the addresses) until the check passes again.
+//    if it was master, removes the addresses) until the check passes again. Losing the
+//    interface's carrier does the same (keepalived's FAULT).
 #pragma once
 
 #include <chrono>
@@ -73,6 +74,9 @@ class Instance {
   Actions on_timer(TimePoint now);
   // Result of the tracked check (the local proxy's /readyz). Starts healthy.
   Actions set_tracked_healthy(TimePoint now, bool healthy);
+  // Carrier of the interface (starts up). Down: Fault (a master removes the addresses, as
+  // keepalived does); up again: Backup, which preempts back if it has the higher priority.
+  Actions set_link_up(TimePoint now, bool up);
   // Graceful stop: a master sends priority 0 and removes the addresses. -> Initialize.
   Actions shutdown(TimePoint now);
 
@@ -97,10 +101,14 @@ class Instance {
   Actions become_backup(TimePoint now, std::string_view reason, bool remove);
   Actions on_advert_as_master(TimePoint now, const Advert& advert, const IpAddress& source);
   bool owner() const { return config_.priority == 255; }
+  // Link down, or the tracked check failing with weight 0 (give up).
+  bool should_fault() const { return !link_up_ || (!healthy_ && config_.track_weight <= 0 && !owner()); }
+  Actions update_fault(TimePoint now, std::string_view reason);
 
   InstanceConfig config_;
   State state_ = State::Initialize;
   bool healthy_ = true;
+  bool link_up_ = true;
   bool started_ = false;
   Duration master_adver_interval_;
   std::optional<TimePoint> deadline_;

@@ -140,6 +140,47 @@ std::error_code Rtnetlink::list(int ifindex, Family family, std::vector<Prefix>*
   }
 }
 
+LinkMonitor::LinkMonitor() {
+  fd_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd_ < 0) return;
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  local.nl_groups = RTMGRP_LINK;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+LinkMonitor::~LinkMonitor() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<bool> LinkMonitor::read(int ifindex) {
+  std::optional<bool> state;
+  alignas(nlmsghdr) char buf[8192];
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return state;
+    int len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type != RTM_NEWLINK) continue;
+      auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(h));
+      if (ifi->ifi_index == ifindex) state = (ifi->ifi_flags & IFF_RUNNING) != 0;
+    }
+  }
+}
+
+bool link_running(const std::string& ifname) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  int rc = ::ioctl(fd, SIOCGIFFLAGS, &ifr);
+  ::close(fd);
+  return rc < 0 || (ifr.ifr_flags & IFF_RUNNING) != 0;
+}
+
 std::error_code link_mac(const std::string& ifname, std::uint8_t (&mac)[6]) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return last_error();

@@ -4,6 +4,7 @@
 // Owns one socket; not thread-safe. Errors are errno values in std::error_code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -39,6 +40,26 @@ class Rtnetlink {
   unsigned seq_ = 1;
   std::error_code open_error_;
 };
+
+// LinkMonitor: follows the carrier of one interface (IFF_RUNNING, i.e. operstate up) through
+// rtnetlink link notifications. Owns its socket.
+class LinkMonitor {
+ public:
+  LinkMonitor();
+  ~LinkMonitor();
+  LinkMonitor(const LinkMonitor&) = delete;
+  LinkMonitor& operator=(const LinkMonitor&) = delete;
+
+  int fd() const { return fd_; }  // -1 if it could not be opened
+  // Reads every pending notification; returns the latest state of ifindex if one was seen.
+  std::optional<bool> read(int ifindex);
+
+ private:
+  int fd_ = -1;
+};
+
+// Whether ifname is running (carrier and administratively up).
+bool link_running(const std::string& ifname);
 
 // The interface's hardware address (6 bytes), or an error (no such device).
 std::error_code link_mac(const std::string& ifname, std::uint8_t (&mac)[6]);

@@ -245,6 +245,12 @@ int Speaker::run(std::string* error) {
     rt.instance.set_tracked_healthy(Clock::now(), rt.tracker->healthy());
     if (!rt.tracker->healthy()) log::warn("track_failing", {{"url", config_.track->url}, {"why", rt.tracker->last_failure()}});
   }
+  LinkMonitor link;
+  bool link_up = link_running(config_.interface);
+  if (!link_up) {
+    rt.instance.set_link_up(Clock::now(), false);
+    log::warn("link_down", {{"interface", config_.interface}});
+  }
   AdminServer admin;
   if (!config_.admin.empty()) {
     auto hp = parse_host_port(config_.admin);
@@ -293,8 +299,11 @@ int Speaker::run(std::string* error) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(*next - now).count();
       timeout = us <= 0 ? 0 : static_cast<int>((us + 999) / 1000);
     }
-    pollfd fds[3] = {{rt.socket.fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}, {rt.tracker ? rt.tracker->fd() : -1, POLLIN, 0}};
-    int rc = ::poll(fds, 3, timeout);
+    pollfd fds[4] = {{rt.socket.fd(), POLLIN, 0},
+                     {sig_fd, POLLIN, 0},
+                     {rt.tracker ? rt.tracker->fd() : -1, POLLIN, 0},
+                     {link.fd(), POLLIN, 0}};
+    int rc = ::poll(fds, 4, timeout);
     if (rc < 0 && errno != EINTR) {
       *error = std::string("poll: ") + std::strerror(errno);
       return 1;
@@ -321,6 +330,13 @@ int Speaker::run(std::string* error) {
                  {{"url", config_.track->url}, {"why", ok ? "" : rt.tracker->last_failure()}});
       rt.execute(rt.instance.set_tracked_healthy(now, ok), now);
     }
+    if (fds[3].revents & POLLIN)
+      if (std::optional<bool> up = link.read(rt.ifindex); up && *up != link_up) {
+        link_up = *up;
+        log::event(link_up ? spdlog::level::info : spdlog::level::warn, link_up ? "link_up" : "link_down",
+                   {{"interface", config_.interface}});
+        rt.execute(rt.instance.set_link_up(now, link_up), now);
+      }
     if (fds[0].revents & POLLIN) rt.receive(now);
     if (rt.instance.deadline() && now >= *rt.instance.deadline()) rt.execute(rt.instance.on_timer(now), now);
     if (rt.reannounce_at && now >= *rt.reannounce_at) {

@@ -110,8 +110,12 @@ class VipFailoverTest(unittest.TestCase):
         took = self.moved_after(t0, "lb2")
         print(f"\nlink down: lb2 advertises {took:.3f}s after lb1's link went down")
         wait_until(lambda: self.lab.client_get() == "lb2", 5, what="client reaches lb2")
+        # lb1 lost its carrier: it enters fault and drops the VIP (as keepalived), no duplicate.
+        wait_until(lambda: self.lab.holders() == ["lb2"], 3, what="lb1 drops the VIP on link down")
+        self.assertEqual(self.lab.admin_get("lb1", 9099)["state"], "fault")
         self.lab.sh("ip", "-n", self.lab.ns("br"), "link", "set", "lb1", "up")
         wait_until(lambda: self.lab.holders() == ["lb1"], MOVE, what="lb1 back as master")
+        wait_until(lambda: self.lab.client_get() == "lb1", 5, what="client back on lb1")
         self.assert_single_master("lb1")
 
     def test_tracked_proxy_failure_moves_vip_and_back(self):

@@ -233,6 +233,40 @@ TEST(InstanceTest, TrackingGiveUpEntersFaultAndRecovers) {
   EXPECT_EQ(f.state(), State::Fault);
 }
 
+TEST(InstanceTest, LinkDownFaultsAndLinkUpReturnsToBackup) {
+  Instance i(cfg(150));
+  i.start(t0);
+  i.on_timer(*i.deadline());
+  EXPECT_EQ(i.set_link_up(t0 + 5s, false), (Actions{{K::SendAdvert, 0}, {K::RemoveAddresses}}));
+  EXPECT_EQ(i.state(), State::Fault);
+  EXPECT_EQ(i.last_reason(), "link_down");
+  EXPECT_FALSE(i.deadline());
+  EXPECT_TRUE(i.set_link_up(t0 + 5s, false).empty());
+  EXPECT_TRUE(i.set_link_up(t0 + 8s, true).empty());
+  EXPECT_EQ(i.state(), State::Backup);
+  EXPECT_EQ(i.last_reason(), "link_up");
+  EXPECT_EQ(*i.deadline(), t0 + 8s + 3414062us);
+}
+
+TEST(InstanceTest, FaultLastsWhileEitherCauseRemains) {
+  InstanceConfig c = cfg(150);
+  c.track_weight = 0;
+  Instance i(c);
+  i.start(t0);
+  i.set_link_up(t0 + 1s, false);
+  i.set_tracked_healthy(t0 + 2s, false);
+  i.set_link_up(t0 + 3s, true);
+  EXPECT_EQ(i.state(), State::Fault);  // the proxy still fails
+  i.set_tracked_healthy(t0 + 4s, true);
+  EXPECT_EQ(i.state(), State::Backup);
+  // Starting with the link down: Fault at once; the owner comes back as master.
+  Instance o(cfg(255));
+  o.set_link_up(t0, false);
+  o.start(t0);
+  EXPECT_EQ(o.state(), State::Fault);
+  EXPECT_EQ(o.set_link_up(t0 + 1s, true), (Actions{{K::AddAddresses}, {K::SendAdvert, 255}, {K::Announce}}));
+}
+
 // Two routers on one link with instant delivery; returns the final states after `run`.
 struct Link {
   Instance a, b;
