@@ -66,7 +66,7 @@ listen apiserver
 """
 
 
-def start_proxy(kind, args, workdir):
+def start_proxy(kind, args, workdir, kha_check=None):
     port = listen_port(kind)
     tag = f"fo-{kind}"
     if kind == "haproxy-doc":
@@ -80,7 +80,7 @@ def start_proxy(kind, args, workdir):
                               workdir, tag)
     if kind == "kha":
         return bl.start_kha(kind, args.kha, port, STANDIN_PORTS, workdir, tag,
-                            check=args.kha_check, admin=KHA_ADMIN,
+                            check=kha_check or args.kha_check, admin=KHA_ADMIN,
                             extra=args.kha_args.split())
     raise BenchError(f"unknown proxy {kind}")
 
@@ -227,8 +227,20 @@ def run_scenario(kind, fault, args, workdir, cert, key):
                                     os.path.join(workdir, f"standin-{name}.log")))
         for s, port in zip(standins, STANDIN_PORTS):
             bl.wait_port(port, 10, s.popen)
-        proxy = start_proxy(kind, args, workdir)
-        bl.wait_port(listen_port(kind), 10, proxy.popen)
+        checks = [args.kha_check] + [c for c in ("tcp",) if c != args.kha_check]
+        for attempt, check in enumerate(checks if kind == "kha" else [None]):
+            if check:
+                args.kha_check_used = check
+            proxy = start_proxy(kind, args, workdir, check)
+            try:
+                bl.wait_port(listen_port(kind), 10, proxy.popen)
+                break
+            except BenchError as e:
+                proxy.stop()
+                proxy = None
+                if attempt + 1 == len(checks) or kind != "kha":
+                    raise
+                log(f"  kha with --health-check {check} did not start ({e}); trying the next")
         time.sleep(args.settle)  # first round of health checks
         victim = standins[FAULTED]
 
@@ -318,6 +330,8 @@ def main():
             except (BenchError, asyncio.TimeoutError) as e:
                 log(f"{kind} {fault}: {e}")
                 m = None
+            if m and kind == "kha":
+                m["kha_check"] = getattr(args, "kha_check_used", args.kha_check)
             rows.append((kind, fault, m))
             if m:
                 log(f"{kind:18s} {fault:5s} failed {m['failed']} hung {m['hung']} slow {m['slow']}"

@@ -58,9 +58,23 @@ class Proxy:
             cfg = bl.nginx_kubespray_cfg(self.port, self.backends, self.workdir)
             self.proc = bl.start_nginx(self.kind, cfg, self.workdir, tag)
         elif self.kind == "kha":
-            self.proc = bl.start_kha(self.kind, self.args.kha, self.port, self.backends,
-                                     self.workdir, tag, check="tcp",
-                                     admin=KHA_ADMIN + PHASES[self.phase])
+            # As the peers: no checks on the one iperf3 backend (TCP checks would
+            # knock on the iperf3 server); `tcp` elsewhere. With --admin first;
+            # a kha without `none` or the admin endpoint gets another try.
+            admin = KHA_ADMIN + PHASES[self.phase]
+            variants = [("tcp", admin), ("tcp", None)]
+            if self.phase == "bulk":
+                variants = [("none", admin)] + variants
+            for check, admin in variants:
+                self.proc = bl.start_kha(self.kind, self.args.kha, self.port, self.backends,
+                                         self.workdir, tag, check=check, admin=admin)
+                try:
+                    bl.wait_port(self.port, 10, self.proc.popen)
+                    return
+                except BenchError as e:
+                    log(f"  kha did not start ({e}); see {tag}.log")
+                    self.proc.stop()
+            raise BenchError(f"kha did not start; see {self.workdir}/{tag}.log")
         bl.wait_port(self.port, 10, self.proc.popen)
 
     def pids(self):
