@@ -186,8 +186,7 @@ def summarize(results, watches, fault_at, post):
     after = [r for r in results if r["start"] >= fault_at]
 
     def hit(r):
-        return (r["outcome"] in ("failed", "hung") or r["backend"] == faulted
-                or (r["end"] is not None and r["end"] - r["start"] > SLOW_S))
+        return r["outcome"] in ("failed", "hung") or r["backend"] == faulted
     hits = [r["start"] - fault_at for r in after if hit(r)]
     last_hit = max(hits) if hits else 0.0
     pinned = [w for w in watches if w.get("backend") == faulted]
@@ -269,14 +268,15 @@ def fmt_time(s, never):
 
 
 def table(rows):
-    head = ["Proxy", "Fault", "Requests", "Failed", "Hung", "Slow >150ms", "To faulted",
+    head = ["Proxy", "Fault", "Requests", "Failed", "Hung", "Slow >150ms (before)", "To faulted",
             "Last hit (s)", "Watches pinned", "Closed", "Close max (s)"]
     out = []
     for kind, fault, m in rows:
         if m is None:
             out.append([kind, fault] + ["error"] * (len(head) - 2))
             continue
-        out.append([kind, fault, m["requests_after"], m["failed"], m["hung"], m["slow"],
+        out.append([kind, fault, m["requests_after"], m["failed"], m["hung"],
+                    f"{m['slow']} ({m['slow_before']})",
                     m["served_by_faulted"],
                     fmt_time(m["last_hit_s"], m["still_hit_at_end"]),
                     m["watches_pinned"], m["watches_closed"],
@@ -346,6 +346,9 @@ def main():
     print(f"One run each; fault on {NAMES[FAULTED]} after {args.pre:.0f} s, observed "
           f"{args.post:.0f} s; a request every {INTERVAL_S * 1000:.0f} ms, {WATCHES} watches; "
           f"hung = no answer within {HANG_S:.0f} s.")
+    used = {m.get("kha_check") for k, _, m in rows if k == "kha" and m}
+    if used:
+        print(f"kha ran with --health-check {', '.join(sorted(used))}.")
     print()
     text = table(rows)
     print(text)

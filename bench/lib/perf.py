@@ -22,7 +22,7 @@ from benchlib import BenchError, log  # noqa: E402
 IPERF_PORT = 18201
 HTTP_PORTS = [18081, 18082, 18083]
 KHA_ADMIN = 18190
-PROXIES = ["kha", "haproxy", "haproxy-splice", "nginx", "no-proxy"]
+PROXIES = ["kha", "haproxy", "haproxy-splice", "nginx", "no-proxy", "haproxy-aa"]
 # Listen port per proxy and phase: 18100 + 10*phase + index.
 PHASES = {"bulk": 0, "http": 1, "mem": 2}
 LIVE = []  # every Proxy made, stopped on the way out whatever happens
@@ -51,6 +51,8 @@ class Proxy:
         tag = f"{self.kind}-{self.phase}"
         check = self.phase != "bulk"  # one iperf3 backend: checks only disturb it
         if self.kind.startswith("haproxy"):
+            # haproxy-aa: a second, identical HAProxy (an A/A control: the
+            # spread between it and `haproxy` is the run's noise).
             cfg = bl.haproxy_bench_cfg(self.port, self.backends,
                                        splice=self.kind == "haproxy-splice", check=check)
             self.proc = bl.start_haproxy(self.kind, cfg, self.workdir, tag)
@@ -216,7 +218,7 @@ def ratio(a, b):
 
 def table(samples, proxies):
     med = {p: {k: bl.median(samples[p].get(k, [])) for k, *_ in METRICS} for p in proxies}
-    peers = [p for p in proxies if p not in ("kha", "no-proxy")]
+    peers = [p for p in proxies if p not in ("kha", "no-proxy", "haproxy-aa")]
     head = ["Metric", "Unit"] + proxies
     if "kha" in proxies:
         head += [f"kha/{p}" for p in peers] + ["kha/best peer"]
@@ -258,6 +260,8 @@ def main():
     ap.add_argument("--client", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="", help="comma list of proxies")
+    ap.add_argument("--aa", action="store_true",
+                    help="add haproxy-aa, a second identical HAProxy, as a noise control")
     ap.add_argument("--skip", default="", help="comma list of phases: bulk,http,mem")
     args = ap.parse_args()
     reps = args.reps or (1 if args.quick else 5)
@@ -268,7 +272,7 @@ def main():
         print("bench: --reps 1..20, --seconds 1..120, --mem-reps 1..10, "
               "--idle-conns 1..9500", file=sys.stderr)
         return 2
-    proxies = list(PROXIES)
+    proxies = [p for p in PROXIES if p != "haproxy-aa" or args.aa]
     if args.only:
         proxies = [p for p in proxies if p in args.only.split(",")]
     if "kha" in proxies and not (args.kha and os.access(args.kha, os.X_OK)):
