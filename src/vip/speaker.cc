@@ -13,10 +13,11 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <thread>
 
+#include "admin/admin_server.h"
 #include "common/address.h"
 #include "common/log.h"
-#include "vip/admin_server.h"
 #include "vip/announcer.h"
 #include "vip/instance.h"
 #include "vip/netlink.h"
@@ -128,6 +129,18 @@ struct Runtime {
     if (ours == theirs) return;
     address_mismatch_logged = true;
     log::warn("vrrp_address_mismatch", {{"from", d.meta.source.to_string()}, {"hint", "peers announce other addresses for this vrid"}});
+  }
+};
+
+// Owns the admin io_context thread: stops and joins it before the server is destroyed.
+struct AdminThread {
+  asio::io_context io;
+  std::unique_ptr<admin::AdminServer> server;
+  std::thread thread;
+  ~AdminThread() {
+    io.stop();
+    if (thread.joinable()) thread.join();
+    server.reset();
   }
 };
 
@@ -251,24 +264,31 @@ int Speaker::run(std::string* error) {
     rt.instance.set_link_up(Clock::now(), false);
     log::warn("link_down", {{"interface", config_.interface}});
   }
-  AdminServer admin;
+  // The shared admin server (src/admin) on its own io_context thread; handlers only copy
+  // the status under the mutex, so they never block the VRRP loop or each other for long.
+  AdminThread admin;
   if (!config_.admin.empty()) {
     auto hp = parse_host_port(config_.admin);
-    if (std::error_code ec = admin.start(hp->host, hp->port, [this](const std::string& path) -> HttpReply {
-          Status s = status();
-          if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(s)};
-          if (path == "/status") return {200, "application/json", render_json(s)};
-          if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-          return {404, "text/plain; charset=utf-8", "not found: try /metrics, /status, /healthz\n"};
-        })) {
+    std::vector<admin::Route> routes = {
+        {"GET", "/metrics",
+         [this](const admin::HttpRequest&) {
+           return admin::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(status())};
+         }},
+        {"GET", "/status",
+         [this](const admin::HttpRequest&) { return admin::HttpResponse{200, "application/json", render_json(status())}; }},
+        {"GET", "/healthz", [](const admin::HttpRequest&) { return admin::text_response(200, "ok"); }},
+    };
+    admin.server = std::make_unique<admin::AdminServer>(admin.io, *hp, std::move(routes));
+    if (std::error_code ec = admin.server->start()) {
       *error = "cannot listen on admin address " + config_.admin + ": " + ec.message();
       return 1;
     }
+    admin.thread = std::thread([&admin] { admin.io.run(); });
   }
   log::info("vrrp_start", {{"interface", config_.interface}, {"vrid", std::to_string(config_.vrid)},
                            {"priority", std::to_string(config_.priority)}, {"source", rt.source.to_string()},
                            {"mode", config_.peers.empty() ? "multicast" : "unicast"},
-                           {"admin_port", config_.admin.empty() ? "" : std::to_string(admin.port())}});
+                           {"admin", admin.server ? admin.server->local_address().to_string() : ""}});
   State shown = State::Initialize;
   auto publish = [&] {
     const Instance& in = rt.instance;

@@ -192,6 +192,18 @@ class VipIpv6Test(unittest.TestCase):
         # The unsolicited NA moves the client's neighbour entry without a new solicitation.
         wait_until(lambda: self.lab.client_get(VIP6) == "lb2", 5, what="client reaches lb2 over IPv6")
 
+    def test_ipv6_unicast_peers(self):
+        lb1 = self.lab.start_kha("lb1", 150, "--peer", "fd99::2", vrid=53, address=f"{VIP6}/64")
+        self.lab.start_kha("lb2", 100, "--peer", "fd99::1", vrid=53, address=f"{VIP6}/64")
+        wait_until(lambda: self.lab.holders(VIP6) == ["lb1"], MOVE, what="lb1 elected (IPv6 unicast)")
+        wait_until(lambda: self.lab.admin_get("lb2", 9099)["adverts_received"] > 1, 5, what="lb2 hears lb1")
+        self.assertEqual(sum(self.lab.admin_get("lb2", 9099)["dropped"].values()), 0)
+        lb1.send_signal(signal.SIGSTOP)
+        wait_until(lambda: self.lab.has_addr("lb2", VIP6), MOVE, what="lb2 takes over (IPv6 unicast)")
+        wait_until(lambda: self.lab.client_get(VIP6) == "lb2", 5, what="client reaches lb2 over IPv6")
+        lb1.send_signal(signal.SIGCONT)
+        wait_until(lambda: self.lab.holders(VIP6) == ["lb1"], MOVE, what="lb1 back (IPv6 unicast)")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,7 +9,7 @@ import struct
 import time
 import unittest
 
-from support.vip_lab import ADDR, Lab, unavailable_reason, wait_until
+from support.vip_lab import ADDR, VIP6, Lab, unavailable_reason, wait_until
 
 REASON = unavailable_reason() or (None if shutil.which("keepalived") else "keepalived is not installed")
 MOVE = 8.0
@@ -138,6 +138,27 @@ class VipKeepalivedTest(unittest.TestCase):
         self.assertTrue(checksum_ok(ADDR["lb1"], "224.0.0.18", ours[5]))
         self.assertTrue(checksum_ok(ADDR["lb2"], "224.0.0.18", theirs[5]))
         self.settle("lb1")
+    def test_ipv6_both_roles(self):
+        v6 = dict(vrid=52, address=f"{VIP6}/64")
+        kha = self.lab.start_kha("lb1", 150, **v6)
+        ka, _ = self.lab.start_keepalived("lb2", 100, **v6)
+        wait_until(lambda: self.lab.holders(VIP6) == ["lb1"], MOVE, what="kha master over IPv6")
+        wait_until(lambda: self.lab.client_get(VIP6) == "lb1", 5, what="client on kha over IPv6")
+        time.sleep(1.5)  # a few adverts for keepalived to judge
+        self.assertEqual(self.lab.holders(VIP6), ["lb1"])
+        self.assert_keepalived_accepted_us("lb2")
+        kha.send_signal(signal.SIGTERM)
+        kha.wait(5)
+        wait_until(lambda: self.lab.holders(VIP6) == ["lb2"], 3, what="keepalived takes over by priority 0")
+        wait_until(lambda: self.lab.client_get(VIP6) == "lb2", 5, what="client on keepalived over IPv6")
+        # kha as the backup of a keepalived IPv6 master: its adverts verify (checksum, hop limit).
+        self.lab.start_kha("lb1", 50, name="lb1.kha2.log", **v6)
+        wait_until(lambda: self.lab.admin_get("lb1", 9099)["adverts_received"] > 1, 5, what="kha hears keepalived")
+        s = self.lab.admin_get("lb1", 9099)
+        self.assertEqual(s["state"], "backup")
+        self.assertTrue(s["master"].startswith("fe80::"), s["master"])
+        self.assertEqual(sum(s["dropped"].values()), 0, s["dropped"])
+
 
 if __name__ == "__main__":
     unittest.main()

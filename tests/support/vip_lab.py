@@ -262,13 +262,15 @@ class Lab:
         lines += ["  virtual_ipaddress {", f"    {address} dev eth0", "  }", "}"]
         return "\n".join(lines) + "\n"
 
-    def start_keepalived(self, node, priority, unicast_peer=None, track_weight=None, log_name=None):
+    def start_keepalived(self, node, priority, unicast_peer=None, track_weight=None, log_name=None, vrid=51,
+                         address=f"{VIP}/24"):
         """Starts keepalived (-P vrrp only, -n foreground). Returns (parent Popen, vrrp child pid)."""
         d = self.dir
         log_name = log_name or f"{node}.keepalived.log"
         conf = os.path.join(d, f"{node}.keepalived.conf")
         with open(conf, "w") as f:
-            f.write(self.keepalived_conf(node, priority, unicast_peer, track_weight=track_weight))
+            f.write(self.keepalived_conf(node, priority, unicast_peer, vrid=vrid, address=address,
+                                         track_weight=track_weight))
         vrrp_pid = os.path.join(d, f"{node}.vrrp.pid")
         if os.path.exists(vrrp_pid):
             os.unlink(vrrp_pid)
