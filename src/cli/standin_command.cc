@@ -1,5 +1,7 @@
 // `kha standin`: the stand-in kube-apiserver for the demo and the integration tests
 // (kube-apiserver is not packaged). Hidden from `kha help`.
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 
@@ -40,8 +42,12 @@ int run_standin(const StandinArgs& a) {
     }
     o.control = *control;
   }
-  if (a.name.empty()) {
-    std::cerr << "kha standin: --name: must not be empty\n";
+  const bool name_ok = !a.name.empty() && a.name.size() <= 63 &&
+                       std::all_of(a.name.begin(), a.name.end(), [](unsigned char c) {
+                         return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+                       });
+  if (!name_ok) {
+    std::cerr << "kha standin: --name '" << a.name << "': expected 1 to 63 letters, digits, '-', '.' or '_'\n";
     return 2;
   }
   o.identity = a.name;

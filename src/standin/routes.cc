@@ -15,7 +15,8 @@ Response status_error(int code, const std::string& reason, const std::string& me
   nlohmann::json body{{"kind", "Status"},       {"apiVersion", "v1"}, {"metadata", nlohmann::json::object()},
                       {"status", "Failure"},    {"message", message}, {"reason", reason},
                       {"details", nlohmann::json::object()}, {"code", code}};
-  return Response{code, kJson, body.dump() + "\n", {}};
+  // Messages may quote request bytes: never let invalid UTF-8 throw.
+  return Response{code, kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
 }
 
 // /readyz, /livez, /healthz. `shutdown_failing` adds the failing shutdown check that

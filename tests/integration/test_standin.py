@@ -198,7 +198,7 @@ class TlsStandinTest(unittest.TestCase):
         self.assertFalse(h.tcp_connects("127.0.0.1", self.s.port))
 
     def test_control_rejects_bad_values(self):
-        for path in ("/_standin/readyz?status=404", "/_standin/mode?m=sleepy"):
+        for path in ("/_standin/readyz?status=404", "/_standin/mode?m=sleepy", "/_standin/mode?m=%ff%fe"):
             r = h.request(f"http://127.0.0.1:{self.s.control_port}{path}", method="POST")
             self.assertEqual(r.status, 400, path)
         r = h.request(f"http://127.0.0.1:{self.s.control_port}/_standin/mode?m=hang", method="GET")
@@ -316,7 +316,7 @@ class CommandLineTest(unittest.TestCase):
     def test_bad_flags_exit_2_and_say_why(self):
         cases = [(["--listen", "nowhere"], "--listen nowhere"), (["--mode", "sleepy"], "--mode sleepy"),
                  (["--watch-interval", "0s"], "--watch-interval"), (["--cert", "c.pem"], "--key"),
-                 (["--name", ""], "--name")]
+                 (["--name", ""], "--name"), (["--name", "a b"], "expected 1 to 63 letters")]
         for args, message in cases:
             r = self.run_kha("standin", *args)
             self.assertEqual(r.returncode, 2, args)
