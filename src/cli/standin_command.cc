@@ -23,6 +23,7 @@ struct StandinArgs {
   std::string mode = "normal";
   std::string watch_interval = "1s";
   std::string endpoints_file;
+  std::string client_ca;
 };
 
 int run_standin(const StandinArgs& a) {
@@ -76,6 +77,11 @@ int run_standin(const StandinArgs& a) {
   }
   o.watch_interval = *interval;
   o.endpoints_file = a.endpoints_file;
+  if (!a.client_ca.empty() && a.plain) {
+    std::cerr << "kha standin: --client-ca needs TLS; drop --plain\n";
+    return 2;
+  }
+  o.client_ca_file = a.client_ca;
   standin::Server server(std::move(o));
   return server.run();
 }
@@ -88,9 +94,9 @@ void add_standin_command(CLI::App& root, int* exit_code) {
   cmd->group("");  // hidden from `kha help`
   cmd->description(
       "Serves what an L4 proxy in front of kube-apiserver relies on: GET /readyz, /livez,\n"
-      "/healthz, /version (with \"identity\"), watch streams (?watch=true, one event per\n"
-      "--watch-interval), EndpointSlices of the kubernetes service; every response carries\n"
-      "X-Standin-Identity. Control: POST /_standin/readyz?status=200|500,\n"
+      "/healthz, etcd's /health, /version (with \"identity\"), watch streams (?watch=true,\n"
+      "one event per --watch-interval), EndpointSlices of the kubernetes service; every\n"
+      "response carries X-Standin-Identity. Control: POST /_standin/readyz?status=200|500,\n"
       "POST /_standin/mode?m=normal|hang|reset|refuse, GET /_standin/state.\n"
       "Prints 'listening HOST:PORT' (then 'control HOST:PORT') on stdout when ready;\n"
       "SIGTERM exits 0.");
@@ -108,6 +114,9 @@ void add_standin_command(CLI::App& root, int* exit_code) {
   cmd->add_option("--endpoints-file", args->endpoints_file,
                   "JSON list of \"ip:port\" served as EndpointSlices of the kubernetes service "
                   "(re-read on every request; default: this stand-in's address)");
+  cmd->add_option("--client-ca", args->client_ca,
+                  "PEM CA: request client certificates signed by it and answer 401 to requests "
+                  "without one (kube-apiserver with --anonymous-auth=false)");
   cmd->callback([args, exit_code] { *exit_code = run_standin(*args); });
 }
 
