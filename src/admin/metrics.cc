@@ -71,6 +71,11 @@ void Histogram::observe(double v) {
   sum_.fetch_add(v, std::memory_order_relaxed);
 }
 
+void Histogram::mirror(const std::uint64_t* per_bucket, double sum) {
+  for (std::size_t i = 0; i <= bounds_->size(); ++i) buckets_[i].store(per_bucket[i], std::memory_order_relaxed);
+  sum_.store(sum, std::memory_order_relaxed);
+}
+
 Histogram::Snapshot Histogram::snapshot() const {
   Snapshot s;
   std::uint64_t running = 0;

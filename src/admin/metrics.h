@@ -30,6 +30,13 @@ class Counter {
  public:
   void inc(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
   std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+  // For a total kept elsewhere (the data path's own atomics): exports `total`, never
+  // going backwards. Called at scrape time.
+  void mirror(std::uint64_t total) {
+    auto v = value_.load(std::memory_order_relaxed);
+    while (v < total && !value_.compare_exchange_weak(v, total, std::memory_order_relaxed)) {
+    }
+  }
 
  private:
   std::atomic<std::uint64_t> value_{0};
@@ -61,6 +68,9 @@ class Histogram {
   };
   Snapshot snapshot() const;
   const std::vector<double>& bounds() const { return *bounds_; }
+  // For a histogram kept elsewhere with the same bounds: `per_bucket` (not cumulative,
+  // bounds().size() + 1 values) and the sum replace this one's. Called at scrape time.
+  void mirror(const std::uint64_t* per_bucket, double sum);
 
  private:
   std::shared_ptr<const std::vector<double>> bounds_;

@@ -28,7 +28,9 @@ std::vector<Route> standard_routes(AdminPages pages) {
   };
   if (pages.metrics) {
     const Registry* registry = pages.metrics;
-    routes.push_back({"GET", "/metrics", [registry](const HttpRequest&) {
+    auto refresh = pages.before_metrics;
+    routes.push_back({"GET", "/metrics", [registry, refresh](const HttpRequest&) {
+                        if (refresh) refresh();
                         return HttpResponse{200, Registry::kContentType, registry->render()};
                       }});
   }

@@ -19,6 +19,7 @@ namespace kha::admin {
 
 struct AdminPages {
   const Registry* metrics = nullptr;          // null: /metrics is not served
+  std::function<void()> before_metrics;       // optional: refreshes mirrored values before a scrape
   std::function<BackendsView()> backends;     // required
 };
 

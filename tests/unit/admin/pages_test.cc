@@ -44,7 +44,7 @@ TEST(Pages, StandardRoutesServeTheLiveView) {
   ProxyMetrics metrics(registry);
   metrics.sessions.with({"apiserver", "cp1"})->inc(5);
   std::string state = "up";
-  const auto routes = standard_routes({&registry, [&] { return view(state, "up"); }});
+  const auto routes = standard_routes({&registry, nullptr, [&] { return view(state, "up"); }});
   const HttpRequest get{"GET", "/", "", 1, {}, ""};
   EXPECT_EQ(route(routes, "/healthz").handler(get).body, "ok\n");
   EXPECT_EQ(route(routes, "/readyz").handler(get).status, 200);
