@@ -1,5 +1,7 @@
 // `kha standin`: the stand-in kube-apiserver for the demo and the integration tests
 // (kube-apiserver is not packaged). Hidden from `kha help`.
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 
@@ -21,6 +23,7 @@ struct StandinArgs {
   std::string mode = "normal";
   std::string watch_interval = "1s";
   std::string endpoints_file;
+  std::string client_ca;
 };
 
 int run_standin(const StandinArgs& a) {
@@ -40,8 +43,12 @@ int run_standin(const StandinArgs& a) {
     }
     o.control = *control;
   }
-  if (a.name.empty()) {
-    std::cerr << "kha standin: --name: must not be empty\n";
+  const bool name_ok = !a.name.empty() && a.name.size() <= 63 &&
+                       std::all_of(a.name.begin(), a.name.end(), [](unsigned char c) {
+                         return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+                       });
+  if (!name_ok) {
+    std::cerr << "kha standin: --name '" << a.name << "': expected 1 to 63 letters, digits, '-', '.' or '_'\n";
     return 2;
   }
   o.identity = a.name;
@@ -70,6 +77,11 @@ int run_standin(const StandinArgs& a) {
   }
   o.watch_interval = *interval;
   o.endpoints_file = a.endpoints_file;
+  if (!a.client_ca.empty() && a.plain) {
+    std::cerr << "kha standin: --client-ca needs TLS; drop --plain\n";
+    return 2;
+  }
+  o.client_ca_file = a.client_ca;
   standin::Server server(std::move(o));
   return server.run();
 }
@@ -82,9 +94,9 @@ void add_standin_command(CLI::App& root, int* exit_code) {
   cmd->group("");  // hidden from `kha help`
   cmd->description(
       "Serves what an L4 proxy in front of kube-apiserver relies on: GET /readyz, /livez,\n"
-      "/healthz, /version (with \"identity\"), watch streams (?watch=true, one event per\n"
-      "--watch-interval), EndpointSlices of the kubernetes service; every response carries\n"
-      "X-Standin-Identity. Control: POST /_standin/readyz?status=200|500,\n"
+      "/healthz, etcd's /health, /version (with \"identity\"), watch streams (?watch=true,\n"
+      "one event per --watch-interval), EndpointSlices of the kubernetes service; every\n"
+      "response carries X-Standin-Identity. Control: POST /_standin/readyz?status=200|500,\n"
       "POST /_standin/mode?m=normal|hang|reset|refuse, GET /_standin/state.\n"
       "Prints 'listening HOST:PORT' (then 'control HOST:PORT') on stdout when ready;\n"
       "SIGTERM exits 0.");
@@ -102,6 +114,9 @@ void add_standin_command(CLI::App& root, int* exit_code) {
   cmd->add_option("--endpoints-file", args->endpoints_file,
                   "JSON list of \"ip:port\" served as EndpointSlices of the kubernetes service "
                   "(re-read on every request; default: this stand-in's address)");
+  cmd->add_option("--client-ca", args->client_ca,
+                  "PEM CA: request client certificates signed by it and answer 401 to requests "
+                  "without one (kube-apiserver with --anonymous-auth=false)");
   cmd->callback([args, exit_code] { *exit_code = run_standin(*args); });
 }
 

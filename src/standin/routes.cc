@@ -15,7 +15,8 @@ Response status_error(int code, const std::string& reason, const std::string& me
   nlohmann::json body{{"kind", "Status"},       {"apiVersion", "v1"}, {"metadata", nlohmann::json::object()},
                       {"status", "Failure"},    {"message", message}, {"reason", reason},
                       {"details", nlohmann::json::object()}, {"code", code}};
-  return Response{code, kJson, body.dump() + "\n", {}};
+  // Messages may quote request bytes: never let invalid UTF-8 throw.
+  return Response{code, kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
 }
 
 // /readyz, /livez, /healthz. `shutdown_failing` adds the failing shutdown check that
@@ -121,12 +122,14 @@ std::string version_json(const std::string& identity) {
   return v.dump(2) + "\n";
 }
 
-Reply route(const Request& r, State& state, EndpointSource& endpoints) {
+Reply route(const Request& r, State& state, EndpointSource& endpoints, bool authenticated) {
   if (r.path.rfind("/_standin/", 0) == 0) {
     if (r.path == "/_standin/state" && r.method == "GET")
       return answer(Response{200, kJson, state_json(state).dump() + "\n", {}});
     return control(r, state);
   }
+  if (state.require_client_cert && !authenticated)  // kube-apiserver with --anonymous-auth=false
+    return answer(status_error(401, "Unauthorized", "Unauthorized"));
   if (r.method != "GET") return answer(status_error(405, "MethodNotAllowed", r.method + " is not supported here"));
   const bool slices = r.path.find("/endpointslices") != std::string::npos &&
                       r.path.rfind("/apis/discovery.k8s.io/v1/", 0) == 0;
@@ -138,6 +141,10 @@ Reply route(const Request& r, State& state, EndpointSource& endpoints) {
   if (r.path == "/readyz") return answer(health(r, "readyz", !state.ready));
   if (r.path == "/livez") return answer(health(r, "livez", false));
   if (r.path == "/healthz") return answer(health(r, "healthz", false));
+  if (r.path == "/health") {  // etcd's health endpoint, for etcd-style checks
+    return answer(state.ready ? Response{200, kJson, "{\"health\":\"true\",\"reason\":\"\"}", {}}
+                              : Response{503, kJson, "{\"health\":\"false\",\"reason\":\"made not ready\"}", {}});
+  }
   if (r.path == "/version") return answer(Response{200, kJson, version_json(state.identity), {}});
   if (r.path == "/api/v1/namespaces/default/pods" || r.path == "/api/v1/pods") {
     nlohmann::json list{{"kind", "PodList"},

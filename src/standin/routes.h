@@ -1,5 +1,5 @@
-// The stand-in apiserver's URL space: health endpoints, /version, a pod list and its
-// watch, EndpointSlices, and the /_standin/ control endpoints. Pure apart from the
+// The stand-in apiserver's URL space: health endpoints (and etcd's /health), /version,
+// a pod list and its watch, EndpointSlices, and the /_standin/ control endpoints. Pure apart from the
 // endpoints file read through EndpointSource.
 #pragma once
 
@@ -23,8 +23,10 @@ struct Reply {
   std::optional<Mode> set_mode;   // from POST /_standin/mode
 };
 
-// Answers `request`; may change state.ready (POST /_standin/readyz).
-Reply route(const Request& request, State& state, EndpointSource& endpoints);
+// Answers `request`; may change state.ready (POST /_standin/readyz). `authenticated`:
+// the connection presented a client certificate that verified (matters only when
+// state.require_client_cert).
+Reply route(const Request& request, State& state, EndpointSource& endpoints, bool authenticated = false);
 
 // One pod watch event line (newline-terminated) carrying the identity: ADDED for
 // seq 1, MODIFIED after.

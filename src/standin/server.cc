@@ -34,6 +34,14 @@ struct LiveEntry {
   ~LiveEntry() { registry->erase(id); }
 };
 
+// Whether the peer presented a client certificate that verified (handshakes with an
+// invalid one fail, so presence is enough).
+bool has_client_cert(tcp::socket&) { return false; }
+bool has_client_cert(asio::ssl::stream<tcp::socket>& s) {
+  return SSL_get0_peer_certificate(s.native_handle()) != nullptr &&
+         SSL_get_verify_result(s.native_handle()) == X509_V_OK;
+}
+
 void log_exception(std::exception_ptr e) {
   if (!e) return;
   try {
@@ -50,6 +58,7 @@ std::string endpoint_text(const tcp::endpoint& e) { return HostPort{e.address().
 Server::Server(Options options) : options_(std::move(options)) {
   state_.identity = options_.identity;
   state_.mode = options_.mode;
+  state_.require_client_cert = !options_.client_ca_file.empty();
   mode_changed_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -91,6 +100,7 @@ int Server::run() {
   if (!options_.plain) {
     tls::ServerOptions tls_options;
     tls_options.alpn_http11 = true;
+    tls_options.client_ca_file = options_.client_ca_file;  // requested; 401 without one
     std::optional<tls::CertifiedKey> self_signed;
     if (options_.cert_file.empty() && options_.key_file.empty()) {
       tls::LeafOptions leaf;
@@ -248,6 +258,7 @@ awaitable<void> Server::handle(tcp::socket socket, bool control) {
 template <class Stream>
 awaitable<void> Server::serve(Stream& stream, bool control) {
   std::string buffer;
+  const bool authenticated = has_client_cert(stream);
   for (;;) {
     auto [ec, head_size] =
         co_await asio::async_read_until(stream, asio::dynamic_buffer(buffer, kMaxHead), "\r\n\r\n", kTuple);
@@ -274,7 +285,7 @@ awaitable<void> Server::serve(Stream& stream, bool control) {
     if (stopping_) co_return;
     ++state_.requests;
     state_.live = live_->size();
-    Reply reply = route(*request, state_, *endpoints_);
+    Reply reply = route(*request, state_, *endpoints_, authenticated);
     if (reply.stream != StreamKind::None) {
       if (!co_await stream_watch(stream, *request, reply.stream)) co_return;
       continue;

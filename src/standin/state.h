@@ -34,11 +34,14 @@ struct Options {
   Mode mode = Mode::Normal;
   Millis watch_interval{1000};    // one watch event per interval
   std::string endpoints_file;     // JSON list of "ip:port" for EndpointSlices
+  std::string client_ca_file;     // when set: client certificates are requested, verified
+                                  // against it, and required (401 otherwise) except on /_standin/
 };
 
 struct State {
   std::string identity;
   bool ready = true;
+  bool require_client_cert = false;  // --client-ca given: anonymous requests get 401
   Mode mode = Mode::Normal;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::uint64_t requests = 0;      // requests answered, all listeners

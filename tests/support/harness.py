@@ -7,7 +7,7 @@
 
 from .certs import Pki, make_ca  # noqa: F401
 from .load import ClientLoad, LoadResult, run_load  # noqa: F401
-from .process import Process, free_port, kha_bin, start_process, tcp_connects, wait_until  # noqa: F401
+from .process import Process, free_port, is_listening, kha_bin, start_process, tcp_connects, wait_until  # noqa: F401
 from .proxy import Proxy, start_kha_proxy  # noqa: F401
 from .standin import Standin, start_standin, start_standins  # noqa: F401
 from .web import (Response, Watch, https_get, metric_sum, metric_value, parse_prometheus,  # noqa: F401

@@ -61,6 +61,24 @@ def tcp_connects(host, port, timeout=0.5):
         return False
 
 
+def is_listening(port):
+    """True when some socket on this host listens on TCP `port` (any address).
+
+    Reads /proc/net/tcp{,6} instead of connecting, so that a proxy under test never
+    sees an empty probe connection (which it might forward and count)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for row in f:
+                    cols = row.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
 class Process:
     """A started child process. stdout and stderr go to files in `log_dir`.
 

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from . import web
-from .process import free_port, kha_bin, start_process, tcp_connects, wait_until
+from .process import free_port, is_listening, kha_bin, start_process, wait_until
 
 
 class Proxy:
@@ -73,7 +73,8 @@ def _fill(text, listen_port, admin_port):
 
 def start_kha_proxy(backends=(), health_check="tcp", args=None, config_text=None, listen_port=None,
                     admin_port=None, admin=True, extra=(), owner=None, timeout=15.0):
-    """Starts `kha proxy` and waits until its listener accepts and /healthz answers.
+    """Starts `kha proxy` and waits until it listens on listen_port and (when admin)
+    /healthz answers 200.
 
     Flag form (default): --listen 127.0.0.1:listen_port, one --backend per item of
     backends (strings "127.0.0.1:PORT" or Standin objects), --health-check
@@ -105,7 +106,7 @@ def start_kha_proxy(backends=(), health_check="tcp", args=None, config_text=None
     def ready():
         if not p.alive():
             raise AssertionError(f"kha proxy exited with {p.popen.returncode}; stderr:\n{p.tail()}")
-        if not tcp_connects("127.0.0.1", listen_port):
+        if not is_listening(listen_port):  # no probe connection: the proxy would forward it
             return False
         return admin_port is None or web.request(f"http://127.0.0.1:{admin_port}/healthz", timeout=2).status == 200
 

@@ -79,12 +79,14 @@ class Standin:
 
 
 def start_standin(name, plain=False, cert=None, key=None, pki=None, mode=None, watch_interval=None,
-                  endpoints_file=None, host="127.0.0.1", port=0, extra=(), owner=None, timeout=10.0):
+                  endpoints_file=None, client_ca=None, host="127.0.0.1", port=0, extra=(), owner=None,
+                  timeout=10.0):
     """Starts `kha standin --name name` and waits for its `listening` line.
 
     TLS with a self-signed certificate unless plain, cert/key (files) or pki (from
-    make_ca: uses its server certificate). owner: a unittest.TestCase to stop it in
-    cleanup. Returns Standin.
+    make_ca: uses its server certificate). client_ca: a CA file; requests without a
+    client certificate it signed get 401 (kube-apiserver with --anonymous-auth=false).
+    owner: a unittest.TestCase to stop it in cleanup. Returns Standin.
     """
     if pki is not None:
         cert, key = pki.server_cert, pki.server_key
@@ -98,6 +100,8 @@ def start_standin(name, plain=False, cert=None, key=None, pki=None, mode=None, w
         args += ["--mode", mode]
     if watch_interval:
         args += ["--watch-interval", watch_interval]
+    if client_ca:
+        args += ["--client-ca", client_ca]
     if endpoints_file:
         args += ["--endpoints-file", str(endpoints_file)]
     args += list(extra)

@@ -99,6 +99,28 @@ TEST_F(RoutesTest, SliceListDefaultsToOwnAddress) {
   EXPECT_EQ(doc["items"][0]["ports"][0]["port"], 6443);
 }
 
+TEST_F(RoutesTest, EtcdStyleHealth) {
+  auto r = call("GET", "/health");
+  EXPECT_EQ(r.response.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.response.body)["health"], "true");
+  state_.ready = false;
+  r = call("GET", "/health");
+  EXPECT_EQ(r.response.status, 503);
+  EXPECT_EQ(nlohmann::json::parse(r.response.body)["health"], "false");
+}
+
+TEST_F(RoutesTest, ClientCertificateRequired) {
+  state_.require_client_cert = true;
+  std::string why;
+  auto req = parse_request("GET /readyz HTTP/1.1\r\n\r\n", &why);
+  auto anonymous = route(*req, state_, endpoints_, false);
+  EXPECT_EQ(anonymous.response.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(anonymous.response.body)["reason"], "Unauthorized");
+  EXPECT_EQ(route(*req, state_, endpoints_, true).response.status, 200);
+  auto control = parse_request("POST /_standin/readyz?status=500 HTTP/1.1\r\n\r\n", &why);
+  EXPECT_EQ(route(*control, state_, endpoints_, false).response.status, 200) << "control needs no certificate";
+}
+
 TEST(Modes, ParseAndPrint) {
   for (Mode m : {Mode::Normal, Mode::Hang, Mode::Reset, Mode::Refuse}) EXPECT_EQ(parse_mode(to_string(m)), m);
   EXPECT_FALSE(parse_mode("Hang"));
