@@ -114,7 +114,7 @@ class Watch:
                     break
                 with self._lock:
                     self.events.append((time.monotonic(), line.decode(errors="replace").rstrip("\n")))
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except (OSError, http.client.HTTPException, ValueError, AttributeError) as e:  # AttributeError: closed under the reader
             reason = f"{type(e).__name__}: {e}"
         with self._lock:
             self.end_reason = reason
