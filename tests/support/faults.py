@@ -14,10 +14,10 @@ from .load import ClientLoad
 
 
 def apiserver_config(standins, ca, server_name="localhost", close_sessions_on_down=True, health_extra="",
-                     name="apiserver"):
+                     name="apiserver", path="/readyz"):
     """kha.yaml text (with @LISTEN_PORT@/@ADMIN_PORT@) for one frontend in front of
-    standins, checked with https /readyz verified against ca with server_name. The
-    other settings are kha's defaults."""
+    standins (anything with .name and .address), checked with https `path` verified
+    against ca with server_name. The other settings are kha's defaults."""
     backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in standins)
     return (
         "admin:\n"
@@ -28,7 +28,7 @@ def apiserver_config(standins, ca, server_name="localhost", close_sessions_on_do
         f"    close_sessions_on_down: {'true' if close_sessions_on_down else 'false'}\n"
         "    health:\n"
         "      kind: https\n"
-        "      path: /readyz\n"
+        f"      path: {path}\n"
         f"{health_extra}"
         "      tls:\n"
         "        verify: true\n"
