@@ -146,17 +146,21 @@ class Failover(unittest.TestCase):
                     watches_closed_within=closed, worst_request=worst, requests=result.ok, up_after_resume=back)
 
     def last_data_connection(self, sampler, victim, t_fault):
-        """Hung backend: the last sample after the fault where its accept queue grew by
-        more than the probes that finished meanwhile (seconds after the fault)."""
+        """Hung backend: seconds after the fault of the last sample where its accept
+        queue had grown by more than the probes finished since the fault, beyond any
+        earlier such excess (a probe in flight adds at most one)."""
         lab = self.labels(victim)
-        last, prev = None, None
+        base, best, last = None, 0, None
         for t, v in sampler.samples:
             if t < t_fault:
                 continue
             cur = (v.get("extra") or 0, sampler.value(v, "kha_health_checks_total", lab))
-            if prev is not None and (cur[0] - prev[0]) > (cur[1] - prev[1]) + 1:
-                last = t
-            prev = cur
+            if base is None:
+                base = cur
+                continue
+            excess = (cur[0] - base[0]) - (cur[1] - base[1])
+            if excess > best:
+                best, last = excess, t
         return (last - t_fault) if last is not None else 0.0
 
     def test_killed_backend(self):
