@@ -145,6 +145,25 @@ class Failover(unittest.TestCase):
         self.report(fault="hung", down_after=down, last_new_connection=last_conn, watches_pinned=pinned,
                     watches_closed_within=closed, worst_request=worst, requests=result.ok, up_after_resume=back)
 
+    def test_hung_backend_without_client_traffic(self):
+        # Only the probes can tell: no new client connection reports a passive failure.
+        # Worst case with the defaults: interval 1s + timeout 1s + transition 250ms +
+        # timeout 1s, the intervals +-10% jitter: 3.375 s.
+        victim = self.standins[0]
+        watches = self.open_watches()
+        t_fault = time.monotonic()
+        victim.hang()
+        pinned, closed = self.check_watches(watches, victim, t_fault, expect_closed=False)
+        harness.wait_until(lambda: all(w.ended() for w in watches.on(victim.name)), 10, "watches on the victim to end")
+        closed = max(w.ended_at for w in watches.on(victim.name)) - t_fault
+        self.assertLessEqual(closed, 3.375 + 0.3, "probes alone must notice within the documented worst case")
+        lab = self.labels(victim)
+        self.assertEqual(self.proxy.metrics("kha_proxy_connect_failures_total", lab), 0)
+        self.assertGreaterEqual(self.proxy.metrics("kha_proxy_sessions_closed_on_down_total", lab), pinned)
+        victim.resume()
+        self.wait_back(victim, time.monotonic())
+        self.report(fault="hung-no-clients", watches_pinned=pinned, watches_closed_within=closed)
+
     def last_data_connection(self, sampler, victim, t_fault):
         """Hung backend: seconds after the fault of the last sample where its accept
         queue had grown by more than the probes finished since the fault, beyond any

@@ -61,7 +61,8 @@ class KubectlThroughKha(unittest.TestCase):
         action()
         harness.wait_until(lambda: all(w.ended() for w in pinned), 10, f"kubectl watches on {victim.name} to end")
         closed = max(w.ended_at for w in pinned) - t
-        self.assertLessEqual(closed, 3.0, f"watches pinned to {victim.name} ended {closed:.2f}s after the fault")
+        # 3 s with client traffic (passive reports); probes alone: up to 3.375 s (docs/failover.md)
+        self.assertLessEqual(closed, 3.375 + 0.3, f"watches pinned to {victim.name} ended {closed:.2f}s after the fault")
         for _ in pinned:  # the client re-opens its watch, as a reflector does
             w = self.open_watch()
             self.assertNotEqual(w.identity, victim.name, "a re-opened watch landed on the faulted apiserver")
