@@ -13,24 +13,9 @@ import tempfile
 import threading
 import time
 
-KHA_BIN = os.environ.get("KHA_BIN", "build/src/cli/kha")
+from support.process import kha_bin, free_port, wait_until  # noqa: F401  (re-exported)
 
-
-def wait_until(condition, timeout=10.0, what="condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+KHA_BIN = kha_bin()
 
 
 class IdentityBackend:
