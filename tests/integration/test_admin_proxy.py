@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from support import faults, harness
@@ -24,6 +25,18 @@ class AdminOfARunningProxy(unittest.TestCase):
         self.proxy = harness.start_kha_proxy(config_text=faults.apiserver_config(self.standins, self.pki.ca),
                                              owner=self)
         self.wait_up(3)
+        # The harness's own TCP check of the listener may still be settling: wait for the
+        # session counters to stand still before tests take their baselines.
+        harness.wait_until(self.quiet, 10, "the session counters to settle")
+
+    def quiet(self):
+        def read():
+            m = self.proxy.metrics_text()
+            return (harness.metric_sum(m, "kha_proxy_sessions_total", {"frontend": FE}),
+                    harness.metric_sum(m, "kha_proxy_active_sessions", {"frontend": FE}))
+        first = read()
+        time.sleep(0.2)  # two reads 200 ms apart, inside a bounded wait_until
+        return first == read() and first[1] == 0
 
     def wait_up(self, n):
         harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == n, 15,

@@ -56,8 +56,19 @@ class Failover(unittest.TestCase):
         harness.wait_until(lambda: len(client.records) >= 25, 10, "the client to get going")
         return client
 
-    def check_client(self, client, result, t_fault):
-        self.assertEqual(result.failures, [], result.summary())
+    def check_client(self, client, result, t_fault, t_cut=None):
+        """No request failed or hung. t_cut: when kha closed the sessions of a backend
+        that still answered (readyz red): one request in flight to it then may be cut,
+        and only at that moment (see docs/failover.md, known issue). Returns the worst
+        latency after the fault."""
+        failures = result.failures
+        if t_cut is not None:
+            cut = [f for f in failures if abs(client.load._start + f[0] - t_cut) <= 0.5
+                   and "closed" in f[1].lower()]
+            self.assertLessEqual(len(cut), 1, result.summary())
+            self.cut = len(cut)
+            failures = [f for f in failures if f not in cut]
+        self.assertEqual(failures, [], result.summary())
         self.assertEqual(result.hung, 0, result.summary())
         self.assertGreaterEqual(result.ok, 100, result.summary())  # a loaded 2-core machine manages ~15-50/s
         worst = client.worst_latency(after=t_fault)
@@ -231,7 +242,9 @@ class Failover(unittest.TestCase):
         t_end = time.monotonic()
         sampler.stop()
 
-        worst = self.check_client(client, result, t_fault)
+        down_at = sampler.first_time("kha_pool_backend_up", lab, lambda v: v == 0, after=t_fault)
+        self.cut = 0
+        worst = self.check_client(client, result, t_fault, t_cut=down_at if close_sessions_on_down else None)
         last_answer = client.last_answer_from(victim.name, after=t_fault)
         if last_answer is not None:
             self.assertLessEqual(last_answer - t_fault, WINDOW, "the red backend still served new clients")
@@ -268,7 +281,7 @@ class Failover(unittest.TestCase):
         self.report(fault="readyz-red" + ("" if close_sessions_on_down else "-keep-sessions"), down_after=down,
                     last_new_session=(last - t_fault) if last is not None else 0.0, watches_pinned=pinned,
                     watches_closed_within=closed if closed is not None else -1.0, worst_request=worst,
-                    requests=result.ok, up_after_green=back)
+                    requests=result.ok, cut_in_flight=self.cut, up_after_green=back)
 
     def test_tcp_check_of_the_listener_is_not_a_backend_failure(self):
         # An external LB or a port scan connects to kha and closes without a byte; the
