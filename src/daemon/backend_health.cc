@@ -6,6 +6,21 @@ namespace kha::daemon {
 
 using asio::ip::tcp;
 
+namespace {
+
+// True when the frontend has backends and every one of them is down (the proxy then
+// tries them all); false for a frontend that is gone.
+bool all_down(const proxy::FrontendPtr& frontend) {
+  if (!frontend) return false;
+  const auto list = frontend->backends().snapshot();
+  if (list->empty()) return false;
+  for (const auto& b : *list)
+    if (b->up()) return false;
+  return true;
+}
+
+}  // namespace
+
 std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
   for (const auto& backend : *frontend->backends().snapshot())
     if (auto error = add_backend(frontend, backend); !error.empty()) return error;
@@ -36,13 +51,20 @@ std::string BackendHealth::add_backend(const proxy::FrontendPtr& frontend, const
   const auto kind = settings->health.kind;
   const bool close_on_down = settings->close_sessions_on_down;
   if (kind == config::CheckKind::None) backend->set_up(true);
+  std::weak_ptr<proxy::FrontendRuntime> weak_frontend = frontend;
   auto checker = health::Checker::create(
       main_.get_executor(), settings->health, endpoint, addr.host,
-      [this, weak, frontend_name, kind, close_on_down](const health::Transition& t) {
+      [this, weak, weak_frontend, frontend_name, kind, close_on_down](const health::Transition& t) {
         auto b = weak.lock();
         if (!b) return;
+        const bool was_all_down = all_down(weak_frontend.lock());
         b->set_up(t.to != health::State::Down);
         health::log_transition(frontend_name, b->name(), kind, t);
+        const bool now_all_down = all_down(weak_frontend.lock());
+        if (now_all_down && !was_all_down)
+          log::warn("all_backends_down", {{"frontend", frontend_name}, {"action", "trying every backend, ignoring health"}});
+        else if (was_all_down && !now_all_down)
+          log::info("backend_available", {{"frontend", frontend_name}, {"backend", b->name()}});
         if (on_transition) on_transition(frontend_name, b->name(), t);
         if (t.to == health::State::Down && t.from == health::State::Up && close_on_down) on_down_(b);
       });

@@ -157,6 +157,14 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Attempt> a, std::shared_ptr<Ra
       break;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+    if (n == 0 && shut_write) {
+      // The client had finished (EOF forwarded) and the backend closed in turn: an
+      // orderly end of the session, not a backend failure (a TCP check of our listener).
+      a->reply.clear();
+      a->state = AttemptState::Answered;
+      race->wake.notify();
+      break;
+    }
     fail(*a, *race, hooks, n == 0 ? "closed before first byte" : "reset before first byte");
     break;
   }

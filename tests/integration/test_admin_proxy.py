@@ -1,0 +1,163 @@
+"""The admin endpoint of a running `kha proxy` in front of three stand-in apiservers
+(https /readyz checks verified against a CA made here): /healthz, /readyz (200 while
+a backend is up, 503 naming the frontend when none is, while traffic is still tried),
+/backends, /metrics and `kha status` against the real daemon.
+"""
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from support import faults, harness
+
+FE = "apiserver"
+
+
+class AdminOfARunningProxy(unittest.TestCase):
+    def setUp(self):
+        tmp = tempfile.mkdtemp(prefix="kha-admin-proxy-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.pki = harness.make_ca(tmp)
+        self.standins = harness.start_standins(3, pki=self.pki, owner=self)
+        self.proxy = harness.start_kha_proxy(config_text=faults.apiserver_config(self.standins, self.pki.ca),
+                                             owner=self)
+        self.wait_up(3)
+        # The harness's own TCP check of the listener may still be settling: wait for the
+        # session counters to stand still before tests take their baselines.
+        harness.wait_until(self.quiet, 10, "the session counters to settle")
+
+    def quiet(self):
+        def read():
+            m = self.proxy.metrics_text()
+            return (harness.metric_sum(m, "kha_proxy_sessions_total", {"frontend": FE}),
+                    harness.metric_sum(m, "kha_proxy_active_sessions", {"frontend": FE}))
+        first = read()
+        time.sleep(0.2)  # two reads 200 ms apart, inside a bounded wait_until
+        return first == read() and first[1] == 0
+
+    def wait_up(self, n):
+        harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == n, 15,
+                           f"{n} backends up")
+
+    def status(self, *args):
+        return subprocess.run([harness.kha_bin(), "status", "--admin", f"127.0.0.1:{self.proxy.admin_port}", *args],
+                              capture_output=True, text=True, timeout=30)
+
+    def client_get(self):
+        r = harness.https_get(self.proxy.url("/version"), ca=self.pki.ca, timeout=5)
+        self.assertEqual(r.status, 200)
+        return r.identity
+
+    def test_healthz_and_readyz_while_up(self):
+        self.assertEqual(self.proxy.admin("/healthz").status, 200)
+        r = self.proxy.admin("/readyz")
+        self.assertEqual((r.status, r.body.strip()), (200, "ok"))
+        # One backend red is not enough to make the proxy unready.
+        self.standins[0].set_ready(False)
+        self.wait_up(2)
+        self.assertEqual(self.proxy.admin("/readyz").status, 200)
+
+    def test_every_backend_down_is_503_naming_the_frontend_and_traffic_is_still_tried(self):
+        for s in self.standins:
+            s.set_ready(False)
+        self.wait_up(0)
+        r = self.proxy.admin("/readyz")
+        self.assertEqual(r.status, 503, r.body)
+        self.assertIn("frontend apiserver: no backend is up (3 configured)", r.body)
+        self.assertEqual(self.proxy.metrics("kha_pool_all_down", {"frontend": FE}), 1)
+        self.assertEqual(self.proxy.admin("/healthz").status, 200, "the process still serves")
+
+        # Every backend is down by its checks, yet they still answer: kha tries them all.
+        seen = {self.client_get() for _ in range(9)}
+        self.assertEqual(seen, {s.name for s in self.standins})
+        self.assertIn("all_backends_down frontend=apiserver", self.proxy.process.stderr())
+
+        doc = self.proxy.backends()
+        self.assertTrue(doc["frontends"][0]["all_down"])
+        r = self.status()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("frontend apiserver: every backend is down; connections try all of them", r.stdout)
+        for s in self.standins:
+            row = next(line for line in r.stdout.splitlines() if f" {s.name} " in line)
+            self.assertEqual(row.split()[:5], [FE, s.name, s.address, "down", "https"], row)
+
+        # One comes back: ready again, and only that one gets clients.
+        self.standins[1].set_ready(True)
+        self.wait_up(1)
+        self.assertEqual(self.proxy.admin("/readyz").status, 200)
+        self.assertEqual({self.client_get() for _ in range(6)}, {self.standins[1].name})
+
+    def test_backends_document_and_kha_status_table(self):
+        self.standins[2].set_ready(False)
+        self.wait_up(2)
+        before = {b["name"]: b["sessions_total"] for b in self.proxy.backends()["frontends"][0]["backends"]}
+        for _ in range(6):
+            self.client_get()
+        watch = harness.Watch(self.proxy.url("/api/v1/namespaces/default/pods?watch=true"), ca=self.pki.ca)
+        self.addCleanup(watch.close)
+        harness.wait_until(lambda: watch.count() >= 1, 10, "a watch event")
+
+        doc = self.proxy.backends()
+        self.assertEqual(len(doc["frontends"]), 1)
+        fe = doc["frontends"][0]
+        self.assertEqual(fe["name"], FE)
+        self.assertEqual(fe["listen"], [self.proxy.address])
+        self.assertFalse(fe["all_down"])
+        by_name = {b["name"]: b for b in fe["backends"]}
+        self.assertEqual(sorted(by_name), sorted(s.name for s in self.standins))
+        for s in self.standins:
+            b = by_name[s.name]
+            self.assertEqual(set(b), {"name", "address", "state", "check", "last_check", "active_sessions",
+                                      "sessions_total", "connect_failures"})
+            self.assertEqual((b["address"], b["check"]), (s.address, "https"))
+            self.assertEqual(set(b["last_check"]), {"ok", "layer", "reason", "latency_ms", "age_ms"})
+            self.assertGreaterEqual(b["last_check"]["latency_ms"], 0)
+            self.assertGreaterEqual(b["last_check"]["age_ms"], 0)
+        red = by_name[self.standins[2].name]
+        self.assertEqual(red["state"], "down")
+        self.assertFalse(red["last_check"]["ok"])
+        self.assertIn("500", red["last_check"]["reason"])
+        ups = [by_name[s.name] for s in self.standins[:2]]
+        self.assertEqual([b["state"] for b in ups], ["up", "up"])
+        self.assertTrue(all(b["last_check"]["ok"] for b in ups))
+        # six requests and the watch (the harness's own TCP check of the listener came before)
+        self.assertEqual(sum(b["sessions_total"] - before[b["name"]] for b in ups), 7)
+        self.assertEqual(sum(b["active_sessions"] for b in ups), 1)
+        self.assertEqual(by_name[watch.identity]["active_sessions"], 1)
+        self.assertEqual(red["sessions_total"], before[red["name"]])
+
+        r = self.status()
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0].split()[:5], ["FRONTEND", "BACKEND", "ADDRESS", "STATE", "CHECK"])
+        rows = {line.split()[1]: line.split() for line in lines[1:4]}
+        self.assertEqual(sorted(rows), sorted(s.name for s in self.standins))
+        self.assertEqual(rows[self.standins[2].name][3], "down")
+        self.assertEqual(rows[self.standins[0].name][3], "up")
+        self.assertEqual(len(lines), 4, "no footer while a backend is up")
+        r = self.status("-o", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([b["name"] for b in json.loads(r.stdout)["frontends"][0]["backends"]],
+                         [s.name for s in self.standins])
+
+    def test_metrics_of_the_daemon(self):
+        before = self.proxy.metrics_sum("kha_proxy_sessions_total", {"frontend": FE})
+        for _ in range(6):
+            self.client_get()
+        m = self.proxy.metrics_text()
+        for s in self.standins:
+            lab = {"frontend": FE, "backend": s.name}
+            self.assertEqual(harness.metric_value(m, "kha_pool_backend_up", lab), 1)
+            self.assertEqual(harness.metric_value(m, "kha_health_transitions_total", {**lab, "to": "up"}), 1)
+            self.assertGreaterEqual(harness.metric_value(m, "kha_health_checks_total", {**lab, "outcome": "ok"}), 1)
+            self.assertGreater(harness.metric_value(m, "kha_proxy_bytes_total", {**lab, "direction": "downstream"}), 0)
+            self.assertGreater(harness.metric_value(m, "kha_proxy_connect_seconds_count", lab), 0)
+        self.assertEqual(harness.metric_sum(m, "kha_proxy_sessions_total", {"frontend": FE}) - before, 6)
+        self.assertEqual(harness.metric_value(m, "kha_pool_all_down", {"frontend": FE}), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
