@@ -79,8 +79,7 @@ class ProxyHarnessTest(unittest.TestCase):
         if "--backend" not in probe.stdout:
             self.skipTest("kha proxy is not built yet")
         standins = h.start_standins(2, owner=self)
-        # TODO(#3): admin=True (and a metrics check) once kha proxy serves its admin port.
-        proxy = h.start_kha_proxy(standins, health_check="https", admin=False, owner=self)
+        proxy = h.start_kha_proxy(standins, health_check="https", owner=self)
         self.assertTrue(h.is_listening(proxy.listen_port))
 
         def both_answer():
@@ -88,6 +87,11 @@ class ProxyHarnessTest(unittest.TestCase):
                               count=10, duration=10)
             return seen.ok == 10 and set(seen.identities) == {"apiserver-1", "apiserver-2"} and seen
         h.wait_until(both_answer, 20, "both stand-ins to answer through kha proxy")
+        # The metrics reader against the real admin server: both backends up, sessions counted.
+        self.assertEqual(proxy.metrics_sum("kha_pool_backend_up"), 2.0, proxy.metrics_text()[:2000])
+        for s in standins:  # flag-form backends are named by their address
+            self.assertGreater(proxy.metrics("kha_proxy_sessions_total", {"backend": s.address}), 0)
+        self.assertEqual(len(proxy.backends()["frontends"][0]["backends"]), 2)
 
 
 if __name__ == "__main__":
