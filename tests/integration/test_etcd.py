@@ -103,10 +103,13 @@ class EtcdThroughKha(unittest.TestCase):
         self.assertEqual(failures, [])
         self.assertGreater(served, 0, f"the restarted {killed.name} took clients again")
         m = self.proxy.metrics_text()
-        for member, outcome in ((killed, "l4"), (stopped, "timeout")):
+        for member in (killed, stopped):
             lab = {"frontend": FE, "backend": member.name}
             self.assertGreaterEqual(harness.metric_value(m, "kha_health_transitions_total", {**lab, "to": "down"}), 1)
-            self.assertGreaterEqual(harness.metric_value(m, "kha_health_checks_total", {**lab, "outcome": outcome}), 1)
+        # The killed member is often marked down by refused client connects and back
+        # before a probe sees it dead; the stopped one stays stopped past several probes.
+        lab = {"frontend": FE, "backend": stopped.name}
+        self.assertGreaterEqual(harness.metric_value(m, "kha_health_checks_total", {**lab, "outcome": "timeout"}) or 0, 1)
         # Every key written is there, read straight from a member.
         r = self.cluster.ctl([self.cluster.members[0].client_url], "get", "kha-test/", "--prefix", "--keys-only")
         self.assertEqual(r.returncode, 0, r.stderr)
