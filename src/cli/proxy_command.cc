@@ -1,16 +1,116 @@
+// kha proxy: the node-local (or external) L4 load balancer for kube-apiservers and
+// etcd members. Two forms: --config FILE, or flags for quick use and benchmarks.
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/log.h"
+#include "config/schema.h"
+#include "daemon/proxy_server.h"
 
 namespace kha::cli {
+namespace {
+
+struct ProxyFlags {
+  std::string config_file;
+  std::vector<std::string> listen;
+  std::vector<std::string> backends;
+  std::string health_check = "tcp";
+  std::string balance = "roundrobin";
+  std::string admin = "127.0.0.1:8081";
+  std::string log_format = "text";
+  int workers = 0;
+  bool no_splice = false;
+};
+
+constexpr const char* kProxyHelp = R"(Forward TCP from local listeners to every healthy backend.
+
+The node-local ("localhost") load balancer of Kubespray's HA mode: kubelet and
+kube-proxy talk to https://localhost:6443 and kha forwards to every kube-apiserver;
+or the external LB of the document's HAProxy example. L4 only: TLS passes through.
+
+Backends are checked actively (tcp, tls, https /readyz) and passively (a failed
+connect counts at once). Slow connects and silent backends are hedged: a second
+backend is tried after --hedge delays, so clients do not notice a dead or hung
+apiserver. Sessions pinned to a backend that goes down are closed so that watches
+reconnect at once.
+
+Signals: SIGTERM/SIGINT stop accepting, drain sessions up to shutdown_grace (30s),
+then close the rest and exit 0.
+
+Examples:
+  kha proxy --config /etc/kha/kha.yaml
+  kha proxy --listen 127.0.0.1:6443 --listen [::1]:6443 \
+            --backend 10.0.0.1:6443 --backend 10.0.0.2:6443 --backend 10.0.0.3:6443 \
+            --health-check https --balance leastconn)";
+
+// Builds a one-frontend config from the flag form.
+config::Config config_from_flags(const ProxyFlags& f) {
+  config::Config c;
+  c.source = "<flags>";
+  c.admin.listen = f.admin;
+  c.workers = f.workers;
+  c.splice = !f.no_splice;
+  c.log_format = f.log_format;
+  config::Frontend fe;
+  fe.name = "default";
+  fe.listen = f.listen;
+  fe.balance = f.balance == "leastconn" ? config::Balance::LeastConn : config::Balance::RoundRobin;
+  if (f.health_check == "none") fe.health.kind = config::CheckKind::None;
+  else if (f.health_check == "tls") fe.health.kind = config::CheckKind::Tls;
+  else if (f.health_check == "https") fe.health.kind = config::CheckKind::Https;
+  else fe.health.kind = config::CheckKind::Tcp;
+  for (const auto& b : f.backends) fe.backends.push_back({b, b});
+  c.frontends.push_back(std::move(fe));
+  return c;
+}
+
+int run_proxy(const ProxyFlags& flags) {
+  log::Format format;
+  if (!log::parse_format(flags.log_format, &format)) {
+    std::cerr << "kha proxy: --log-format: expected text or json, got '" << flags.log_format << "'\n";
+    return 2;
+  }
+  log::setup(format);
+  if (flags.config_file.empty() && (flags.listen.empty() || flags.backends.empty())) {
+    std::cerr << "kha proxy: give --config FILE, or at least one --listen and one --backend\n";
+    return 2;
+  }
+  config::Config config = config_from_flags(flags);
+  for (const auto& b : flags.backends) {
+    std::string why;
+    if (!parse_host_port(b, &why)) {
+      std::cerr << "kha proxy: --backend '" << b << "': " << why << "\n";
+      return 2;
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // splice(2) to a closed socket raises it; we handle EPIPE
+  daemon::ProxyServer server(std::move(config));
+  if (auto error = server.start(); !error.empty()) {
+    log::error("start_failed", {{"error", error}});
+    std::cerr << "kha proxy: " << error << "\n";
+    return 1;
+  }
+  return server.run();
+}
+
+}  // namespace
 
 void add_proxy_command(CLI::App& root, int* exit_code) {
-  auto* cmd = root.add_subcommand("proxy", "(not built yet)");
-  cmd->allow_extras();
-  cmd->callback([exit_code] {
-    std::cerr << "kha proxy: not built yet\n";
-    *exit_code = 1;
-  });
+  auto flags = std::make_shared<ProxyFlags>();
+  auto* cmd = root.add_subcommand("proxy", "Run the L4 load balancer in front of kube-apiservers (or etcd)");
+  cmd->footer(kProxyHelp);
+  cmd->add_option("-c,--config", flags->config_file, "YAML config file (see kha.yaml(5))");
+  cmd->add_option("-l,--listen", flags->listen, "Listen address host:port, IPv6 as [addr]:port (repeatable)");
+  cmd->add_option("-b,--backend", flags->backends, "Backend address host:port (repeatable)");
+  cmd->add_option("--health-check", flags->health_check, "Active check: tcp, tls, https (GET /readyz) or none")
+      ->check(CLI::IsMember({"tcp", "tls", "https", "none"}));
+  cmd->add_option("--balance", flags->balance, "roundrobin or leastconn")->check(CLI::IsMember({"roundrobin", "leastconn"}));
+  cmd->add_option("--admin", flags->admin, "Admin endpoint (/healthz, /readyz, /metrics, /backends); '' disables");
+  cmd->add_option("--workers", flags->workers, "Worker threads; 0 = one per core")->check(CLI::Range(0, 256));
+  cmd->add_flag("--no-splice", flags->no_splice, "Copy through user space instead of splice(2)");
+  cmd->add_option("--log-format", flags->log_format, "text or json");
+  cmd->callback([flags, exit_code] { *exit_code = run_proxy(*flags); });
 }
 
 }  // namespace kha::cli

@@ -1,0 +1,178 @@
+#include "config/diff.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "config/validate.h"
+
+namespace kha::config {
+namespace {
+
+template <class S>
+struct Setting {
+  const char* key;
+  std::function<bool(const S&, const S&)> same;
+};
+
+// A row comparing one member reached by `get`.
+template <class S, class Get>
+Setting<S> setting(const char* key, Get get) {
+  return {key, [get](const S& a, const S& b) { return get(a) == get(b); }};
+}
+
+const std::vector<Setting<Frontend>>& frontend_settings() {
+  using F = Frontend;
+  static const std::vector<Setting<F>> rows = {
+      setting<F>("balance", [](const F& f) { return f.balance; }),
+      setting<F>("client_first", [](const F& f) { return f.client_first; }),
+      setting<F>("close_sessions_on_down", [](const F& f) { return f.close_sessions_on_down; }),
+      setting<F>("max_connect_attempts", [](const F& f) { return f.max_connect_attempts; }),
+      setting<F>("timeouts.connect", [](const F& f) { return f.timeouts.connect; }),
+      setting<F>("timeouts.client_idle", [](const F& f) { return f.timeouts.client_idle; }),
+      setting<F>("timeouts.server_idle", [](const F& f) { return f.timeouts.server_idle; }),
+      setting<F>("hedge.connect_delay", [](const F& f) { return f.hedge.connect_delay; }),
+      setting<F>("hedge.first_byte_delay", [](const F& f) { return f.hedge.first_byte_delay; }),
+      setting<F>("hedge.first_bytes_max", [](const F& f) { return f.hedge.first_bytes_max; }),
+      setting<F>("health.kind", [](const F& f) { return f.health.kind; }),
+      setting<F>("health.interval", [](const F& f) { return f.health.interval; }),
+      setting<F>("health.transition_interval", [](const F& f) { return f.health.transition_interval; }),
+      setting<F>("health.down_interval", [](const F& f) { return f.health.down_interval; }),
+      setting<F>("health.timeout", [](const F& f) { return f.health.timeout; }),
+      setting<F>("health.rise", [](const F& f) { return f.health.rise; }),
+      setting<F>("health.fall", [](const F& f) { return f.health.fall; }),
+      setting<F>("health.jitter", [](const F& f) { return f.health.jitter; }),
+      setting<F>("health.path", [](const F& f) { return f.health.path; }),
+      setting<F>("health.expect_status", [](const F& f) { return f.health.expect_status; }),
+      setting<F>("health.tls.verify", [](const F& f) { return f.health.tls.verify; }),
+      setting<F>("health.tls.ca_file", [](const F& f) { return f.health.tls.ca_file; }),
+      setting<F>("health.tls.server_name", [](const F& f) { return f.health.tls.server_name; }),
+      setting<F>("health.tls.cert_file", [](const F& f) { return f.health.tls.cert_file; }),
+      setting<F>("health.tls.key_file", [](const F& f) { return f.health.tls.key_file; }),
+  };
+  return rows;
+}
+
+const std::vector<Setting<Config>>& config_settings() {
+  using C = Config;
+  static const std::vector<Setting<C>> rows = {
+      setting<C>("log_format", [](const C& c) { return c.log_format; }),
+      setting<C>("workers", [](const C& c) { return c.workers; }),
+      setting<C>("splice", [](const C& c) { return c.splice; }),
+      setting<C>("shutdown_grace", [](const C& c) { return c.shutdown_grace; }),
+      setting<C>("drain_timeout", [](const C& c) { return c.drain_timeout; }),
+      setting<C>("admin.listen", [](const C& c) { return c.admin.listen; }),
+  };
+  return rows;
+}
+
+std::string normalise(const std::string& address) { return normalise_address(address); }
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Items of `a` (by key) that are not in `b`, in `a`'s order.
+template <class T, class Key>
+std::vector<std::string> missing(const std::vector<T>& a, const std::vector<T>& b, Key key) {
+  std::vector<std::string> keys_b, out;
+  for (const auto& x : b) keys_b.push_back(key(x));
+  for (const auto& x : a) {
+    if (!contains(keys_b, key(x)) && !contains(out, key(x))) out.push_back(key(x));
+  }
+  return out;
+}
+
+FrontendDiff diff_frontend(const Frontend& a, const Frontend& b) {
+  FrontendDiff d;
+  d.name = b.name;
+  const auto addr = [](const std::string& s) { return normalise(s); };
+  d.listeners_added = missing(b.listen, a.listen, addr);
+  d.listeners_removed = missing(a.listen, b.listen, addr);
+  const auto name = [](const Backend& x) { return x.name.empty() ? x.address : x.name; };
+  d.backends_added = missing(b.backends, a.backends, name);
+  d.backends_removed = missing(a.backends, b.backends, name);
+  for (const auto& nb : b.backends) {
+    for (const auto& ob : a.backends) {
+      if (name(ob) == name(nb) && normalise(ob.address) != normalise(nb.address)) {
+        d.backends_changed.push_back(name(nb));
+      }
+    }
+  }
+  for (const auto& row : frontend_settings()) {
+    if (!row.same(a, b)) d.settings_changed.push_back(row.key);
+  }
+  return d;
+}
+
+void append_list(std::string* out, const char* label, const std::vector<std::string>& plus,
+                 const std::vector<std::string>& minus, const std::vector<std::string>& changed = {}) {
+  if (plus.empty() && minus.empty() && changed.empty()) return;
+  if (out->back() != ' ') *out += ", ";
+  *out += label;
+  for (const auto& s : plus) *out += " +" + s;
+  for (const auto& s : minus) *out += " -" + s;
+  for (const auto& s : changed) *out += " ~" + s;
+}
+
+}  // namespace
+
+bool FrontendDiff::empty() const {
+  return listeners_added.empty() && listeners_removed.empty() && backends_added.empty() &&
+         backends_removed.empty() && backends_changed.empty() && settings_changed.empty();
+}
+
+bool ConfigDiff::empty() const {
+  return frontends_added.empty() && frontends_removed.empty() && frontends_changed.empty() &&
+         settings_changed.empty();
+}
+
+std::string ConfigDiff::summary() const {
+  if (empty()) return "no changes";
+  std::vector<std::string> parts;
+  if (!frontends_added.empty() || !frontends_removed.empty()) {
+    std::string s = "frontends";
+    for (const auto& n : frontends_added) s += " +" + n;
+    for (const auto& n : frontends_removed) s += " -" + n;
+    parts.push_back(s);
+  }
+  if (!settings_changed.empty()) {
+    std::string s = "settings";
+    for (const auto& k : settings_changed) s += ' ' + k;
+    parts.push_back(s);
+  }
+  for (const auto& f : frontends_changed) {
+    std::string s = f.name + ": ";
+    append_list(&s, "listeners", f.listeners_added, f.listeners_removed);
+    append_list(&s, "backends", f.backends_added, f.backends_removed, f.backends_changed);
+    if (!f.settings_changed.empty()) {
+      if (s.back() != ' ') s += ", ";
+      s += "settings";
+      for (const auto& k : f.settings_changed) s += ' ' + k;
+    }
+    parts.push_back(s);
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+ConfigDiff diff(const Config& old_config, const Config& new_config) {
+  ConfigDiff d;
+  const auto name = [](const Frontend& f) { return f.name; };
+  d.frontends_added = missing(new_config.frontends, old_config.frontends, name);
+  d.frontends_removed = missing(old_config.frontends, new_config.frontends, name);
+  for (const auto& nf : new_config.frontends) {
+    for (const auto& of : old_config.frontends) {
+      if (of.name != nf.name) continue;
+      FrontendDiff fd = diff_frontend(of, nf);
+      if (!fd.empty()) d.frontends_changed.push_back(std::move(fd));
+      break;
+    }
+  }
+  for (const auto& row : config_settings()) {
+    if (!row.same(old_config, new_config)) d.settings_changed.push_back(row.key);
+  }
+  return d;
+}
+
+}  // namespace kha::config

@@ -1,0 +1,16 @@
+#include "health/outcome.h"
+
+namespace kha::health {
+
+const char* to_string(Layer layer) {
+  switch (layer) {
+    case Layer::Connect: return "connect";
+    case Layer::Tls: return "tls";
+    case Layer::Http: return "http";
+    case Layer::Timeout: return "timeout";
+    case Layer::Passive: return "passive";
+  }
+  return "?";
+}
+
+}  // namespace kha::health

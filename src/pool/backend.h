@@ -1,0 +1,95 @@
+// Backend: one upstream endpoint (a kube-apiserver or etcd member) shared by every
+// worker thread. Health is written by its checker, counters by the sessions; all
+// fields read on the data path are atomics so that no lock is taken per connection.
+// Lifetime: owned by shared_ptr from the frontend's BackendSet; a session holds a
+// shared_ptr to its backend, so a backend removed by reload lives until its last
+// session ends.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "pool/selection.h"
+
+namespace kha::pool {
+
+// Connect latency histogram bounds, seconds (upper bounds; +Inf implied).
+inline constexpr std::array<double, 10> kConnectLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025,  0.05,  0.1,    0.25,  1.0};
+
+struct BackendStats {
+  std::atomic<std::int64_t> active_sessions{0};
+  std::atomic<std::uint64_t> sessions_total{0};
+  std::atomic<std::uint64_t> connect_failures{0};
+  std::atomic<std::uint64_t> bytes_to_backend{0};
+  std::atomic<std::uint64_t> bytes_to_client{0};
+  std::atomic<std::uint64_t> sessions_closed_on_down{0};
+  std::atomic<std::uint64_t> hedged_connects{0};     // second connect started because the first was slow
+  std::atomic<std::uint64_t> hedged_first_bytes{0};  // client bytes replayed because this backend was silent
+  std::array<std::atomic<std::uint64_t>, kConnectLatencyBuckets.size() + 1> connect_latency_buckets{};
+  std::atomic<std::uint64_t> connect_latency_count{0};
+  std::atomic<std::uint64_t> connect_latency_sum_us{0};
+
+  void observe_connect_latency(std::chrono::microseconds latency);
+};
+
+class Backend {
+ public:
+  Backend(std::string name, HostPort address) : name_(std::move(name)), address_(std::move(address)) {}
+
+  const std::string& name() const { return name_; }
+  const HostPort& address() const { return address_; }
+
+  // Written by the health checker; read per new connection.
+  bool up() const { return up_.load(std::memory_order_relaxed); }
+  void set_up(bool up) { up_.store(up, std::memory_order_relaxed); }
+
+  // Set when a reload removes this backend: no new sessions, existing ones drain.
+  bool removed() const { return removed_.load(std::memory_order_relaxed); }
+  void mark_removed() { removed_.store(true, std::memory_order_relaxed); }
+
+  BackendStats& stats() { return stats_; }
+  const BackendStats& stats() const { return stats_; }
+
+ private:
+  std::string name_;
+  HostPort address_;
+  std::atomic<bool> up_{true};
+  std::atomic<bool> removed_{false};
+  BackendStats stats_;
+};
+
+using BackendPtr = std::shared_ptr<Backend>;
+using BackendList = std::vector<BackendPtr>;
+
+// BackendSet: the frontend's current backends. Readers take a snapshot (a shared_ptr
+// to an immutable list) once per new session; reload swaps the list whole.
+class BackendSet {
+ public:
+  explicit BackendSet(BackendList initial, config::Balance balance)
+      : list_(std::make_shared<const BackendList>(std::move(initial))), balance_(balance) {}
+
+  std::shared_ptr<const BackendList> snapshot() const;
+  void replace(BackendList next);
+  config::Balance balance() const { return balance_.load(std::memory_order_relaxed); }
+  void set_balance(config::Balance b) { balance_.store(b, std::memory_order_relaxed); }
+
+  // Picks from `list`, skipping the backends in `tried`; nullptr when all were tried.
+  // *ignoring_health is set when every backend is down and health was ignored.
+  BackendPtr pick(const BackendList& list, const std::vector<const Backend*>& tried, bool* ignoring_health);
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const BackendList> list_;
+  std::atomic<config::Balance> balance_;
+  std::atomic<std::uint64_t> cursor_{0};
+};
+
+}  // namespace kha::pool

@@ -1,0 +1,55 @@
+// FrontendRuntime: what every worker needs to know about one frontend while it
+// serves: its settings (swapped whole on reload), its backends, and where passive
+// check failures go. Shared by all workers through shared_ptr; read per session.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/schema.h"
+#include "pool/backend.h"
+
+namespace kha::proxy {
+
+struct FrontendStats {
+  std::atomic<std::uint64_t> sessions_total{0};
+  std::atomic<std::uint64_t> sessions_failed{0};     // no backend answered
+  std::atomic<std::uint64_t> picks_ignoring_health{0};  // every backend was down
+};
+
+class FrontendRuntime {
+ public:
+  FrontendRuntime(std::shared_ptr<const config::Frontend> settings, pool::BackendList backends)
+      : name_(settings->name), backends_(std::move(backends), settings->balance), settings_(std::move(settings)) {}
+
+  const std::string& name() const { return name_; }
+  pool::BackendSet& backends() { return backends_; }
+  FrontendStats& stats() { return stats_; }
+
+  std::shared_ptr<const config::Frontend> settings() const {
+    std::lock_guard lock(mutex_);
+    return settings_;
+  }
+  void set_settings(std::shared_ptr<const config::Frontend> s) {
+    backends_.set_balance(s->balance);
+    std::lock_guard lock(mutex_);
+    settings_ = std::move(s);
+  }
+
+  // Called from any worker thread; must be thread-safe. Set before serving starts.
+  std::function<void(const pool::BackendPtr&, const std::string& reason)> passive_failure;
+
+ private:
+  std::string name_;
+  pool::BackendSet backends_;
+  FrontendStats stats_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const config::Frontend> settings_;
+};
+
+using FrontendPtr = std::shared_ptr<FrontendRuntime>;
+
+}  // namespace kha::proxy

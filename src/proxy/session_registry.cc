@@ -1,0 +1,31 @@
+#include "proxy/session_registry.h"
+
+namespace kha::proxy {
+
+void SessionControl::close() {
+  if (closing) return;
+  closing = true;
+  asio::error_code ec;
+  if (client) client->cancel(ec);
+  if (upstream) upstream->cancel(ec);
+}
+
+std::size_t SessionRegistry::close_some(const pool::Backend* backend, std::size_t max) {
+  std::size_t closed = 0;
+  for (auto* s : sessions_) {
+    if (closed == max) break;
+    if (s->closing || (backend && s->backend != backend)) continue;
+    s->close();
+    ++closed;
+  }
+  return closed;
+}
+
+std::size_t SessionRegistry::count(const pool::Backend* backend) const {
+  std::size_t n = 0;
+  for (auto* s : sessions_)
+    if (!s->closing && (!backend || s->backend == backend)) ++n;
+  return n;
+}
+
+}  // namespace kha::proxy

@@ -1,0 +1,42 @@
+// SessionRegistry: the live sessions of one worker, so that others can ask them to
+// close (their backend went down, shutdown). Non-owning: a session registers a
+// handle to its own control block and removes it when it ends. Worker thread only.
+#pragma once
+
+#include <cstddef>
+#include <list>
+
+#include <asio.hpp>
+
+#include "pool/backend.h"
+
+namespace kha::proxy {
+
+// A session's close switch. The session owns it; close() makes its pumps stop at
+// their next wake-up and the session then tears itself down in one place.
+struct SessionControl {
+  const pool::Backend* backend = nullptr;
+  asio::ip::tcp::socket* client = nullptr;
+  asio::ip::tcp::socket* upstream = nullptr;
+  bool closing = false;
+  void close();
+};
+
+class SessionRegistry {
+ public:
+  using Handle = std::list<SessionControl*>::iterator;
+
+  Handle add(SessionControl* session) { return sessions_.insert(sessions_.end(), session); }
+  void remove(Handle h) { sessions_.erase(h); }
+
+  // Closes up to `max` open sessions pinned to `backend` (all backends when null);
+  // returns how many it closed.
+  std::size_t close_some(const pool::Backend* backend, std::size_t max);
+  std::size_t count(const pool::Backend* backend = nullptr) const;
+  std::size_t size() const { return sessions_.size(); }
+
+ private:
+  std::list<SessionControl*> sessions_;
+};
+
+}  // namespace kha::proxy

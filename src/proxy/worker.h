@@ -1,0 +1,65 @@
+// Worker: one thread, one io_context, its own SO_REUSEPORT listening sockets (the
+// kernel spreads new connections over the workers), its own sessions, pipes and
+// buffers. Nothing on the data path is shared between workers but the backends'
+// atomics. Other threads talk to a worker only by posting to its context.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "proxy/frontend_runtime.h"
+#include "proxy/session.h"
+
+namespace kha::proxy {
+
+class Worker {
+ public:
+  Worker(int id, bool splice);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Before start(): opens this worker's listening socket for `endpoint`.
+  // `native` adopts an already-listening descriptor instead (takeover), when >= 0.
+  std::error_code listen(const FrontendPtr& frontend, const asio::ip::tcp::endpoint& endpoint, int native = -1);
+
+  void start();
+  // Thread-safe. Stops accepting on every listener (or on `endpoint` only).
+  void stop_accepting();
+  void stop_accepting(const asio::ip::tcp::endpoint& endpoint);
+  // Thread-safe. Closes the sessions pinned to `backend`, paced in batches so the
+  // remaining backends do not get every client at the same instant; all within ~1 s.
+  void close_sessions_of(pool::BackendPtr backend);
+  // Thread-safe. Closes every session at once.
+  void close_all_sessions();
+  // Thread-safe snapshot.
+  std::size_t active_sessions() const { return active_.load(std::memory_order_relaxed); }
+  // Stops the loop (sessions still open are destroyed) and joins the thread.
+  void stop_and_join();
+
+  int id() const { return id_; }
+
+ private:
+  struct Listener {
+    FrontendPtr frontend;
+    asio::ip::tcp::endpoint endpoint;
+    std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
+  };
+  asio::awaitable<void> accept_loop(Listener& listener);
+  asio::awaitable<void> paced_close(pool::BackendPtr backend);
+
+  int id_;
+  asio::io_context context_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  WorkerServices services_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::atomic<std::size_t> active_{0};
+  std::thread thread_;
+};
+
+}  // namespace kha::proxy

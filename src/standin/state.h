@@ -1,0 +1,49 @@
+// What a stand-in apiserver is and how it currently behaves; changed by its control
+// endpoints (POST /_standin/readyz, POST /_standin/mode) and read by every request.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/address.h"
+#include "common/duration.h"
+
+namespace kha::standin {
+
+// How the data listener treats connections. Control listeners always serve normally.
+enum class Mode {
+  Normal,  // serve
+  Hang,    // accept TCP, never read or answer (TLS never completes); existing
+           // connections stop answering and watches stop sending until Normal again
+  Reset,   // accept and close at once with RST (SO_LINGER 0); existing connections are reset
+  Refuse,  // close the listener: connects are refused; reopened on the same port on Normal
+};
+
+std::optional<Mode> parse_mode(std::string_view text);
+std::string_view to_string(Mode mode);
+
+struct Options {
+  HostPort listen;                // port 0 = any free port
+  std::optional<HostPort> control; // plain-HTTP control listener, unaffected by modes
+  std::string identity;           // --name: in X-Standin-Identity, /version, watch events
+  std::string cert_file;          // PEM; both or neither; neither = self-signed
+  std::string key_file;
+  bool plain = false;             // plain HTTP instead of TLS
+  Mode mode = Mode::Normal;
+  Millis watch_interval{1000};    // one watch event per interval
+  std::string endpoints_file;     // JSON list of "ip:port" for EndpointSlices
+};
+
+struct State {
+  std::string identity;
+  bool ready = true;
+  Mode mode = Mode::Normal;
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  std::uint64_t requests = 0;      // requests answered, all listeners
+  std::uint64_t connections = 0;   // data connections accepted
+  std::uint64_t live = 0;          // data connections open now
+};
+
+}  // namespace kha::standin

@@ -1,0 +1,177 @@
+// Tracker and Schedule: scripted outcome sequences -> expected transitions and delays.
+#include "health/tracker.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "health/schedule.h"
+
+namespace kha::health {
+namespace {
+
+using std::chrono::milliseconds;
+
+// One scripted step: the outcome fed in, the transition expected (if any), and the
+// base delay (no jitter) to the next probe.
+struct Step {
+  char outcome;  // 'o' probe ok, 'f' probe failure, 'p' passive failure
+  std::optional<std::pair<State, State>> transition;
+  int delay_ms;
+};
+
+struct Case {
+  std::string name;
+  int rise;
+  int fall;
+  std::vector<Step> steps;
+};
+
+Outcome make(char c) {
+  switch (c) {
+    case 'o': return Outcome::success(Layer::Connect, "connected");
+    case 'f': return Outcome::failure(Layer::Connect, "connect: Connection refused");
+    default: return Outcome::failure(Layer::Passive, "upstream reset before first byte");
+  }
+}
+
+constexpr auto U = State::Unknown;
+constexpr auto Up = State::Up;
+constexpr auto Dn = State::Down;
+// interval 1000, transition_interval 250, down_interval 3000 (distinct on purpose).
+constexpr int kI = 1000, kT = 250, kD = 3000;
+
+const std::vector<Case> kCases = {
+    {"first success goes up at once", 2, 2, {{'o', {{U, Up}}, kI}, {'o', {}, kI}}},
+    {"first failure goes down at once", 2, 2, {{'f', {{U, Dn}}, kD}, {'f', {}, kD}}},
+    {"first passive report goes down at once", 2, 2, {{'p', {{U, Dn}}, kD}}},
+    {"fall failures take it down",
+     2, 3,
+     {{'o', {{U, Up}}, kI}, {'f', {}, kT}, {'f', {}, kT}, {'f', {{Up, Dn}}, kD}}},
+    {"a success resets the failure count",
+     2, 2,
+     {{'o', {{U, Up}}, kI}, {'f', {}, kT}, {'o', {}, kI}, {'f', {}, kT}, {'f', {{Up, Dn}}, kD}}},
+    {"rise successes bring it up",
+     3, 2,
+     {{'f', {{U, Dn}}, kD}, {'o', {}, kT}, {'o', {}, kT}, {'o', {{Dn, Up}}, kI}}},
+    {"a failure resets the success count",
+     2, 2,
+     {{'f', {{U, Dn}}, kD}, {'o', {}, kT}, {'f', {}, kD}, {'o', {}, kT}, {'o', {{Dn, Up}}, kI}}},
+    {"passive failures count like probe failures",
+     2, 2,
+     {{'o', {{U, Up}}, kI}, {'p', {}, kT}, {'p', {{Up, Dn}}, kD}}},
+    {"passive then probe failure",
+     2, 2,
+     {{'o', {{U, Up}}, kI}, {'p', {}, kT}, {'f', {{Up, Dn}}, kD}}},
+    {"passive failure resets the rise count",
+     2, 2,
+     {{'f', {{U, Dn}}, kD}, {'o', {}, kT}, {'p', {}, kD}, {'o', {}, kT}, {'o', {{Dn, Up}}, kI}}},
+    {"rise 1 fall 1 flips on every change",
+     1, 1,
+     {{'o', {{U, Up}}, kI}, {'f', {{Up, Dn}}, kD}, {'o', {{Dn, Up}}, kI}, {'o', {}, kI}}},
+    {"thresholds below 1 act as 1", 0, -3, {{'o', {{U, Up}}, kI}, {'f', {{Up, Dn}}, kD}}},
+};
+
+class TrackerTable : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TrackerTable, ScriptedOutcomesGiveExpectedTransitionsAndDelays) {
+  const Case& c = GetParam();
+  Tracker tracker(c.rise, c.fall);
+  Schedule schedule(Intervals{milliseconds(kI), milliseconds(kT), milliseconds(kD), 0.0}, nullptr);
+  EXPECT_EQ(schedule.base_delay(tracker), milliseconds(0)) << "first probe runs at start";
+  for (std::size_t i = 0; i < c.steps.size(); ++i) {
+    const Step& step = c.steps[i];
+    const Outcome outcome = make(step.outcome);
+    auto transition = tracker.record(outcome);
+    SCOPED_TRACE("step " + std::to_string(i) + " '" + step.outcome + "'");
+    ASSERT_EQ(transition.has_value(), step.transition.has_value());
+    if (transition) {
+      EXPECT_EQ(transition->from, step.transition->first);
+      EXPECT_EQ(transition->to, step.transition->second);
+      EXPECT_EQ(transition->outcome.reason, outcome.reason);
+      EXPECT_EQ(tracker.state(), step.transition->second);
+    }
+    EXPECT_EQ(schedule.next_delay(tracker), milliseconds(step.delay_ms));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sequences, TrackerTable, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           std::string n = param_info.param.name;
+                           for (char& ch : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return n;
+                         });
+
+TEST(Tracker, ReportsProgressTowardTheNextChange) {
+  Tracker tracker(3, 2);
+  EXPECT_EQ(tracker.state(), State::Unknown);
+  EXPECT_FALSE(tracker.counting());
+  tracker.record(make('f'));
+  EXPECT_EQ(tracker.needed(), 3);
+  tracker.record(make('o'));
+  EXPECT_TRUE(tracker.counting());
+  EXPECT_EQ(tracker.streak(), 1);
+}
+
+TEST(Schedule, JitterSpreadsTheDelayByPlusMinusTheFraction) {
+  EXPECT_EQ(Schedule::apply_jitter(milliseconds(1000), 0.1, 0.0), milliseconds(900));
+  EXPECT_EQ(Schedule::apply_jitter(milliseconds(1000), 0.1, 0.5), milliseconds(1000));
+  EXPECT_EQ(Schedule::apply_jitter(milliseconds(1000), 0.1, 1.0), milliseconds(1100));
+  EXPECT_EQ(Schedule::apply_jitter(milliseconds(250), 0.5, 0.0), milliseconds(125));
+  EXPECT_EQ(Schedule::apply_jitter(milliseconds(1000), 0.1, 7.0), milliseconds(1100));
+}
+
+TEST(Schedule, UsesTheInjectedRandomSourceForEveryDelay) {
+  std::vector<double> script = {0.0, 1.0, 0.25};
+  std::size_t next = 0;
+  Schedule schedule(Intervals{milliseconds(1000), milliseconds(200), milliseconds(2000), 0.2},
+                    [&] { return script[next++ % script.size()]; });
+  Tracker tracker(2, 2);
+  tracker.record(make('o'));  // Up, settled: 1000ms base
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(800));
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1200));
+  tracker.record(make('f'));  // counting: 200ms base
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(180));
+  EXPECT_EQ(next, 3u);
+}
+
+TEST(Schedule, ClampsJitterToHalfTheDelay) {
+  Schedule schedule(Intervals{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.9},
+                    [] { return 0.0; });
+  Tracker tracker(2, 2);
+  tracker.record(make('o'));
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(500));
+}
+
+TEST(Schedule, DefaultRandomStaysWithinTheJitterBand) {
+  Schedule schedule(Intervals{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.1},
+                    make_default_random());
+  Tracker tracker(2, 2);
+  tracker.record(make('o'));
+  for (int i = 0; i < 200; ++i) {
+    const auto d = schedule.next_delay(tracker);
+    ASSERT_GE(d, milliseconds(900));
+    ASSERT_LE(d, milliseconds(1100));
+  }
+}
+
+TEST(Intervals, ComeFromTheHealthCheckConfig) {
+  config::HealthCheck check;
+  check.interval = milliseconds(5000);
+  check.transition_interval = milliseconds(100);
+  check.down_interval = milliseconds(7000);
+  check.jitter = 0.3;
+  const Intervals in = Intervals::from(check);
+  EXPECT_EQ(in.interval, milliseconds(5000));
+  EXPECT_EQ(in.transition_interval, milliseconds(100));
+  EXPECT_EQ(in.down_interval, milliseconds(7000));
+  EXPECT_DOUBLE_EQ(in.jitter, 0.3);
+}
+
+}  // namespace
+}  // namespace kha::health
