@@ -66,6 +66,13 @@ void compute_addresses(PlanContext& ctx) {
     a.how_main_access_ip = mai.how;
     if (v4) a.main_ips.push_back(ip4.value), a.main_access_ips.push_back(acc4.value);
     if (v6) a.main_ips.push_back(ip6.value), a.main_access_ips.push_back(acc6.value);
+    ctx.begin(host, "main_ip");
+    ctx.note(v4 ? "ip" : "ip6", a.main_ip, a.how_main_ip);
+    ctx.end(std::string(v4 ? "ipv4_stack: ip" : "IPv6 only: ip6") + " if set, else the default-route fact's address, else " +
+            (v4 ? "127.0.0.1" : "::1") + " (roles/network_facts/tasks/main.yaml:2-31)");
+    ctx.begin(host, "main_access_ip");
+    ctx.note(v4 ? "access_ip" : "access_ip6", a.main_access_ip, a.how_main_access_ip);
+    ctx.end(std::string(v4 ? "access_ip" : "access_ip6") + " if set, else the node IP (main_ip)");
     s.set_computed("main_ip", a.main_ip, a.how_main_ip);
     s.set_computed("main_access_ip", a.main_access_ip, a.how_main_access_ip);
     ctx.addr[host] = std::move(a);

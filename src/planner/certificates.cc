@@ -37,6 +37,7 @@ void compute_certificates(PlanContext& ctx) {
   ClusterPlan& c = ctx.plan.cluster;
   const LbView& f = ctx.lb[first];
   ctx.begin("cluster", "apiserver_sans");
+  ctx.uses_lb_view_of(first);
   std::vector<std::string> sans;
   std::set<std::string> seen;
   const std::string dns_domain = ctx.str(s, "dns_domain", "cluster.local");

@@ -55,6 +55,8 @@ class PlanContext {
   void begin(const std::string& owner, const std::string& field);
   void uses_address_of(const std::string& host, bool access);  // marks the field assumed when needed
   void note(const std::string& name, const std::string& value, const std::string& origin);
+  // Notes the variables that decided host's LB view (read before the field began).
+  void uses_lb_view_of(const std::string& host);
   void end(const std::string& rule);
 
   void finding(const std::string& severity, const std::string& code, const std::string& field,
@@ -65,6 +67,7 @@ class PlanContext {
   std::map<std::string, HostAddresses> addr;
   std::map<std::string, LbView> lb;  // per host
   std::map<std::string, std::string> endpoint;  // kube_apiserver_endpoint per host in k8s_cluster
+  std::map<std::string, std::vector<VarUse>> lb_inputs;  // variables read by compute_lb_view, per host
   Diagnostics input_errors;
   Plan plan;
   std::map<std::string, std::set<std::string>> assumed;  // owner -> fields

@@ -63,7 +63,11 @@ LbView compute_lb_view(PlanContext& ctx, const std::string& host) {
 
 void compute_endpoints(PlanContext& ctx) {
   const std::string& first = ctx.cps.front();
-  for (const auto& h : ctx.inv.host_order()) ctx.lb[h] = compute_lb_view(ctx, h);
+  for (const auto& h : ctx.inv.host_order()) {
+    ctx.scope(h).take_trace();
+    ctx.lb[h] = compute_lb_view(ctx, h);
+    ctx.lb_inputs[h] = ctx.scope(h).take_trace();
+  }
   if (!ctx.input_errors.empty()) return;
   const LbView& f = ctx.lb[first];
   const std::string fcpa = ctx.addr[first].main_access_ip;
@@ -75,6 +79,7 @@ void compute_endpoints(PlanContext& ctx) {
     const LbView& v = ctx.lb[h];
     const bool cp = contains(ctx.cps, h);
     ctx.begin(h, "kube_apiserver_endpoint");
+    ctx.uses_lb_view_of(h);
     std::string e, rule;
     if (v.defined) {
       if (!v.name) {
@@ -119,6 +124,8 @@ void compute_endpoints(PlanContext& ctx) {
   c.ipv6_stack = ctx.boolean(ctx.scope(first), "ipv6_stack", false);
 
   ctx.begin("cluster", "kube_apiserver_global_endpoint");
+
+  ctx.uses_lb_view_of(first);
   if (f.defined) {
     c.kube_apiserver_global_endpoint = "https://" + (ctx.legacy() ? *f.name : wrap_ipv6(*f.name)) + ":" + std::to_string(f.lp);
     ctx.end("loadbalancer_apiserver is defined: https://wrap(apiserver_loadbalancer_domain_name):lp");
@@ -134,6 +141,8 @@ void compute_endpoints(PlanContext& ctx) {
   }
 
   ctx.begin("cluster", "kubeadm_control_plane_endpoint");
+
+  ctx.uses_lb_view_of(first);
   if (f.defined) {
     c.kubeadm_control_plane_endpoint = *f.name + ":" + std::to_string(f.lp);
     ctx.end("loadbalancer_apiserver is defined: kubeadm_config_api_fqdn:lp, kubeadm_config_api_fqdn = apiserver_loadbalancer_domain_name, NOT bracketed (kubeadm-config.v1beta4.yaml.j2:119-123)");
@@ -149,6 +158,7 @@ void compute_endpoints(PlanContext& ctx) {
   const std::string h0 = ctx.k8s_cluster.empty() ? first : ctx.k8s_cluster.front();
   const bool proxy_deployed = !ctx.boolean(ctx.scope(h0), "kube_proxy_remove", false);
   ctx.begin("cluster", "kube_proxy_kubeconfig_server");
+  ctx.uses_lb_view_of(first);
   c.kube_proxy_kubeconfig_server = cpe_url;
   std::string proxy_rule = "starts as https://controlPlaneEndpoint";
   bool proxy_assumed = cpe_assumed;
@@ -170,6 +180,8 @@ void compute_endpoints(PlanContext& ctx) {
   ctx.end(proxy_rule + " (kubeadm/tasks/main.yml:137-171, evaluated on " + h0 + ")");
 
   ctx.begin("cluster", "admin_kubeconfig_artifact_server");
+
+  ctx.uses_lb_view_of(first);
   {
     Scope& s = ctx.scope(first);
     std::string a = fcpa, rule;
@@ -196,6 +208,7 @@ void compute_endpoints(PlanContext& ctx) {
     c.control_plane_names.push_back(cp);
   }
   ctx.begin("cluster", "localhost_lb");
+  ctx.uses_lb_view_of(first);
   for (const auto& h : ctx.k8s_cluster) {
     const LbView& v = ctx.lb[h];
     if ((!contains(ctx.cps, h) || v.bind != "::") && v.localhost && (v.type == "nginx" || v.type == "haproxy"))
@@ -230,9 +243,14 @@ void compute_endpoints(PlanContext& ctx) {
     hp.in_k8s_cluster = contains(ctx.k8s_cluster, h);
     hp.kube_apiserver_endpoint = ctx.endpoint[h];
     hp.localhost_lb_installed = contains(l.installed_on, h);
+    ctx.begin(h, "localhost_lb_installed");
+    ctx.uses_lb_view_of(h);
+    ctx.end("in k8s_cluster, and not a control plane or kube_apiserver_bind_address != '::', and "
+            "loadbalancer_apiserver_localhost, and loadbalancer_apiserver_type nginx or haproxy (node/tasks/main.yml:27-43)");
     const LbView& v = ctx.lb[h];
     if (hp.in_k8s_cluster) {
       ctx.begin(h, "kube_proxy_server");
+      ctx.uses_lb_view_of(h);
       hp.kube_proxy_server = c.kube_proxy_kubeconfig_server;
       if (ctx.assumed["cluster"].count("kube_proxy_kubeconfig_server")) ctx.uses_address_of(first, false);
       ctx.end("kube-proxy has one kubeconfig for every node: cluster.kube_proxy_kubeconfig_server");
@@ -241,6 +259,7 @@ void compute_endpoints(PlanContext& ctx) {
     if (hp.is_control_plane) {
       const bool is_first = h == first;
       ctx.begin(h, "kubelet_kubeconfig_server");
+      ctx.uses_lb_view_of(h);
       if (ctx.legacy()) {
         hp.kubelet_kubeconfig_server = ctx.endpoint[h];
         ctx.end("2.28: kubeadm-fix-apiserver.yml rewrote kubelet.conf to the host's kube_apiserver_endpoint");
@@ -255,6 +274,7 @@ void compute_endpoints(PlanContext& ctx) {
       }
       for (const char* field : {"controller_manager_server", "scheduler_server"}) {
         ctx.begin(h, field);
+        ctx.uses_lb_view_of(h);
         auto& slot = std::string(field) == "scheduler_server" ? hp.scheduler_server : hp.controller_manager_server;
         if (ctx.legacy()) {
           slot = ctx.endpoint[h];
@@ -266,6 +286,7 @@ void compute_endpoints(PlanContext& ctx) {
         }
       }
       ctx.begin(h, "admin_conf_server");
+      ctx.uses_lb_view_of(h);
       if (ctx.legacy()) {
         hp.admin_conf_server = ctx.endpoint[h];
         ctx.end("2.28: kubeadm-fix-apiserver.yml rewrote admin.conf to the host's kube_apiserver_endpoint");
@@ -275,6 +296,7 @@ void compute_endpoints(PlanContext& ctx) {
         ctx.end("[kubeadm] admin.conf on every control plane: https://controlPlaneEndpoint");
       }
       ctx.begin(h, "kubeadm_join_discovery_endpoint");
+      ctx.uses_lb_view_of(h);
       if (is_first) {
         ctx.end("the first control plane runs kubeadm init: no join");
       } else {
@@ -287,6 +309,7 @@ void compute_endpoints(PlanContext& ctx) {
     } else if (hp.in_k8s_cluster) {
       const bool rewrite = discovery[h] != strip_scheme(ctx.endpoint[h]) || v.defined;
       ctx.begin(h, "kubelet_kubeconfig_server");
+      ctx.uses_lb_view_of(h);
       if (rewrite) {
         hp.kubelet_kubeconfig_server = ctx.endpoint[h];
         if (ctx.assumed[h].count("kube_apiserver_endpoint")) ctx.uses_address_of(first, true);
@@ -298,6 +321,7 @@ void compute_endpoints(PlanContext& ctx) {
         ctx.end("worker without any LB: no rewrite, kubelet.conf keeps https://controlPlaneEndpoint (first control plane main_ip)");
       }
       ctx.begin(h, "kubeadm_join_discovery_endpoint");
+      ctx.uses_lb_view_of(h);
       hp.kubeadm_join_discovery_endpoint = discovery[h];
       if (discovery[h].rfind(wrap_ipv6(fcpa) + ":", 0) == 0) ctx.uses_address_of(first, true);
       const bool file = ctx.boolean(ctx.scope(h), "kubeadm_use_file_discovery", false);

@@ -197,9 +197,12 @@ void compute_findings(PlanContext& ctx) {
   for (const auto& [owner_name, fields] : ctx.assumed)
     for (const auto& field : fields) {
       const std::string path = owner_name == "cluster" ? "cluster." + field : "hosts." + owner_name + "." + field;
+      const bool names = field == "apiserver_sans" || field == "apiserver_cert_sans" || field == "etc_hosts";
       ctx.finding("warning", "assumed-fact", path,
-                  "rests on a fact that was not gathered (Kubespray's fallback applied: 127.0.0.1 for a missing "
-                  "ansible_default_ipv4, no hostname/fqdn SANs); pass --facts DIR or set ip/access_ip");
+                  names ? "computed without the ansible_hostname/ansible_fqdn/default-route facts of some hosts "
+                          "(Kubespray always has them, so its list holds more names); pass --facts DIR"
+                        : "rests on an address Kubespray would take from the ansible_default_ipv4 fact, which was "
+                          "not given: its fallback 127.0.0.1 is shown; pass --facts DIR or set ip (and access_ip)");
       if (owner_name != "cluster")
         for (auto& hp : ctx.plan.hosts)
           if (hp.name == owner_name) hp.assumed.insert(field);

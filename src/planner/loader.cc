@@ -166,7 +166,8 @@ Result<std::map<std::string, Facts>> load_facts(const std::string& dir, const In
       // Locate the problem: nlohmann reports a byte offset through its exception form.
       int line = 0;
       try {
-        (void)Value::parse(text.value());
+        const Value ignored = Value::parse(text.value());
+        (void)ignored;
       } catch (const Value::parse_error& e) {
         line = 1 + static_cast<int>(std::count(text.value().begin(),
                                                 text.value().begin() + std::min<std::size_t>(e.byte, text.value().size()), '\n'));

@@ -114,7 +114,7 @@ std::string plan_to_table(const Plan& plan) {
   auto row = [&](const HostPlan* h, const std::string& label, const std::string& field, const std::string& value) {
     const bool mark = h && h->assumed.count(field);
     assumed_count += mark;
-    out << "  " << label << std::string(label.size() < 26 ? 26 - label.size() : 1, ' ') << value << (mark ? " *" : "") << "\n";
+    out << "  " << label << std::string(label.size() < 33 ? 33 - label.size() : 1, ' ') << value << (mark ? " *" : "") << "\n";
   };
   for (const auto& h : plan.hosts) {
     std::string roles;

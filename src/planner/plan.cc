@@ -168,11 +168,16 @@ void PlanContext::note(const std::string& name, const std::string& value, const 
   cur_notes_.push_back({name, value, origin});
 }
 
+void PlanContext::uses_lb_view_of(const std::string& host) {
+  for (const auto& use : lb_inputs[host]) note(use.name, use.value, use.origin);
+}
+
 void PlanContext::end(const std::string& rule) {
   Explanation e{rule, {}};
+  const std::string self = cur_owner_ == "cluster" ? (cps.empty() ? std::string() : cps.front()) : cur_owner_;
   for (auto& [name, s] : scopes_)
     for (auto& use : s->take_trace()) {
-      if (name != cur_owner_ && cur_owner_ != "cluster") use.name += " (as " + name + " sees it)";
+      if (name != self) use.name += " (of " + name + ")";
       e.inputs.push_back(std::move(use));
     }
   for (auto& n : cur_notes_) e.inputs.push_back(n);
