@@ -105,7 +105,7 @@ void compute_findings(PlanContext& ctx) {
                     "apiserver_loadbalancer_domain_name to a name that resolves to the LB");
   if (f.defined && f.lp == f.sp && (f.bind == "::" || f.bind == "0.0.0.0"))
     ctx.finding("warning", "lb-port-conflict", "loadbalancer_apiserver.port",
-                "the external LB port equals kube_apiserver_port (" + sp + ") while the apiserver binds all "
+                "loadbalancer_apiserver.port equals kube_apiserver_port (" + sp + ") while the apiserver binds all "
                 "interfaces ('" + f.bind + "'): an LB running on a control plane cannot bind the VIP on that port; use "
                 "another LB port (the document uses 8383) or set kube_apiserver_bind_address to one interface");
   if (f.localhost && !f.defined && f.type != "nginx" && f.type != "haproxy")
@@ -129,12 +129,12 @@ void compute_findings(PlanContext& ctx) {
   if (!ctx.legacy() && f.defined && f.name_user_set && f.name && !is_ipv4_literal(*f.name) && !is_ipv6_literal(*f.name) &&
       *f.name != "localhost")
     ctx.finding("warning", "lb-name-needs-dns", "apiserver_loadbalancer_domain_name",
-                "Kubespray 2.29+ no longer writes '" + *f.name + "' into /etc/hosts: it must resolve through DNS on "
+                "Kubespray 2.29+ no longer writes apiserver_loadbalancer_domain_name '" + *f.name + "' into /etc/hosts: it must resolve through DNS on "
                 "every node (or run `kha plan --kubespray 2.28` for the old /etc/hosts lines)");
   if (lb_on_some && c.localhost_lb.healthz_endpoint)
     ctx.finding("warning", "healthz-all-interfaces", "loadbalancer_apiserver_healthcheck_port",
-                "the local LB's /healthz listens on every interface (" + *c.localhost_lb.healthz_endpoint +
-                    ", kubespray#12809) and answers 200 whatever the backends' state");
+                "loadbalancer_apiserver_healthcheck_port: the local LB's /healthz listens on every interface (" +
+                    *c.localhost_lb.healthz_endpoint + ", kubespray#12809) and answers 200 whatever the backends' state");
 
   // etcd behind a VIP (spec 9).
   const EtcdPlan& e = c.etcd;

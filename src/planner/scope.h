@@ -25,6 +25,7 @@ class Scope : public Resolver {
  public:
   // `defaults` and `facts` must outlive the scope; `facts` may be null.
   Scope(const Inventory& inventory, std::string host, const VarMap& defaults, const VarMap* facts);
+  Scope(const Inventory&, std::string, const VarMap&&, const VarMap*) = delete;  // defaults must outlive the scope
 
   const std::string& host() const { return host_; }
   // The evaluated value, or nullopt if undefined or if its template failed (see errors()).
