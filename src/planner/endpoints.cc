@@ -221,7 +221,10 @@ void compute_endpoints(PlanContext& ctx) {
     for (const auto& cp : ctx.cps) ctx.uses_address_of(cp, true);
     l.balance = f.type == "haproxy" ? "leastconn" : "least_conn";
     if (auto hp = ctx.scope(first).get("loadbalancer_apiserver_healthcheck_port"); hp && !hp->is_null())
-      l.healthz_endpoint = "http://0.0.0.0:" + std::to_string(ctx.port(ctx.scope(first), "loadbalancer_apiserver_healthcheck_port", 8081)) + "/healthz";
+    {
+      c.healthcheck_port = ctx.port(ctx.scope(first), "loadbalancer_apiserver_healthcheck_port", 8081);
+      l.healthz_endpoint = "http://0.0.0.0:" + std::to_string(c.healthcheck_port) + "/healthz";
+    }
   }
   ctx.end("installed on hosts of k8s_cluster where (not a control plane or kube_apiserver_bind_address != '::') and "
           "loadbalancer_apiserver_localhost and loadbalancer_apiserver_type is nginx or haproxy (node/tasks/main.yml:27-43); "

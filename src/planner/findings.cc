@@ -133,7 +133,7 @@ void compute_findings(PlanContext& ctx) {
                 "every node (or run `kha plan --kubespray 2.28` for the old /etc/hosts lines)");
   if (lb_on_some && c.localhost_lb.healthz_endpoint)
     ctx.finding("warning", "healthz-all-interfaces", "loadbalancer_apiserver_healthcheck_port",
-                "loadbalancer_apiserver_healthcheck_port: the local LB's /healthz listens on every interface (" +
+                "the local LB's /healthz (loadbalancer_apiserver_healthcheck_port) listens on every interface (" +
                     *c.localhost_lb.healthz_endpoint + ", kubespray#12809) and answers 200 whatever the backends' state");
 
   // etcd behind a VIP (spec 9).

@@ -1,5 +1,6 @@
 #include "planner/output.h"
 
+#include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -110,9 +111,12 @@ std::string plan_to_table(const Plan& plan) {
   std::ostringstream out;
   const ClusterPlan& c = plan.cluster;
   std::size_t assumed_count = 0;
+  std::set<std::string> assumed;  // "hosts.H.F" / "cluster.F" from the assumed-fact findings
+  for (const auto& f : plan.findings)
+    if (f.code == "assumed-fact") assumed.insert(f.field);
   out << "kha plan (Kubespray " << version_name(plan.version) << " behaviour), " << plan.hosts.size() << " hosts\n";
   auto row = [&](const HostPlan* h, const std::string& label, const std::string& field, const std::string& value) {
-    const bool mark = h && h->assumed.count(field);
+    const bool mark = assumed.count(h ? "hosts." + h->name + "." + field : "cluster." + field) > 0;
     assumed_count += mark;
     out << "  " << label << std::string(label.size() < 33 ? 33 - label.size() : 1, ' ') << value << (mark ? " *" : "") << "\n";
   };
@@ -136,17 +140,17 @@ std::string plan_to_table(const Plan& plan) {
   if (!plan.hosts.empty()) {
     out << "\ncluster\n";
     row(nullptr, "first_kube_control_plane", "", c.first_kube_control_plane + " (" + c.first_kube_control_plane_address + ")");
-    row(nullptr, "global endpoint", "", c.kube_apiserver_global_endpoint);
-    row(nullptr, "controlPlaneEndpoint", "", c.kubeadm_control_plane_endpoint);
-    row(nullptr, "kube-proxy server", "", c.kube_proxy_kubeconfig_server);
-    row(nullptr, "artifacts/admin.conf", "", c.admin_kubeconfig_artifact_server);
+    row(nullptr, "global endpoint", "kube_apiserver_global_endpoint", c.kube_apiserver_global_endpoint);
+    row(nullptr, "controlPlaneEndpoint", "kubeadm_control_plane_endpoint", c.kubeadm_control_plane_endpoint);
+    row(nullptr, "kube-proxy server", "kube_proxy_kubeconfig_server", c.kube_proxy_kubeconfig_server);
+    row(nullptr, "artifacts/admin.conf", "admin_kubeconfig_artifact_server", c.admin_kubeconfig_artifact_server);
     row(nullptr, "LB domain name", "", c.apiserver_loadbalancer_domain_name.value_or("(undefined)"));
     std::string on;
     for (const auto& h : c.localhost_lb.installed_on) on += (on.empty() ? "" : ", ") + h;
     row(nullptr, "localhost LB", "", c.localhost_lb.type + (on.empty() ? " (installed nowhere)" : " on " + on));
     std::string sans_text;
     for (const auto& s : c.apiserver_sans) sans_text += (sans_text.empty() ? "" : " ") + s;
-    row(nullptr, "apiserver SANs", "", sans_text);
+    row(nullptr, "apiserver SANs", "apiserver_sans", sans_text);
     row(nullptr, "etcd servers", "", c.etcd.apiserver_etcd_servers);
   }
   out << "\nfindings\n";

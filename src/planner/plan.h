@@ -88,6 +88,7 @@ struct ClusterPlan {
   EtcdPlan etcd;
   // Inputs the renderer needs.
   int apiserver_port = 6443, lb_port = 6443;
+  int healthcheck_port = 0;  // loadbalancer_apiserver_healthcheck_port, 0 when undefined
   bool ipv6_stack = false, external_lb = false;
   std::optional<std::string> external_lb_address;
   int external_lb_port = 0;

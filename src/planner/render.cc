@@ -67,7 +67,8 @@ std::vector<RenderedFile> render(const Plan& plan) {
   std::vector<std::pair<std::string, std::string>> cps;
   for (std::size_t i = 0; i < c.control_plane_backends.size(); ++i)
     cps.emplace_back(c.control_plane_names[i], c.control_plane_backends[i]);
-  const int admin_port = c.lb_port == 8081 ? 8082 : 8081;
+  // The admin endpoint (/healthz, /readyz) takes the place of Kubespray's healthz port, on loopback only.
+  const int admin_port = c.healthcheck_port && c.healthcheck_port != c.lb_port ? c.healthcheck_port : (c.lb_port == 8081 ? 8082 : 8081);
   for (const auto& h : plan.hosts) {
     const std::string dir = "hosts/" + h.name + "/";
     if (h.localhost_lb_installed) {
