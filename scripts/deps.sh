@@ -6,13 +6,15 @@ packages=(
   # build
   g++ cmake ninja-build pkg-config
   libasio-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev
+  nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev help2man
   # tests: real peers and clients
   python3 openssl curl etcd-server etcd-client iproute2 keepalived
+  # tests: packaging (.deb build and inspection, unit verification)
+  dpkg-dev file lintian systemd
   # benchmarks
   haproxy nginx libnginx-mod-stream iperf3 wrk
 )
-[ "${1:-}" = "--build-only" ] && packages=("${packages[@]:0:15}")
+[ "${1:-}" = "--build-only" ] && packages=("${packages[@]:0:16}")
 missing=()
 for p in "${packages[@]}"; do
   [[ $p == \#* ]] && continue

@@ -5,7 +5,9 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "config/loader.h"
 #include "config/schema.h"
+#include "config/validate.h"
 #include "daemon/proxy_server.h"
 
 namespace kha::cli {
@@ -60,7 +62,7 @@ config::Config config_from_flags(const ProxyFlags& f) {
   else if (f.health_check == "tls") fe.health.kind = config::CheckKind::Tls;
   else if (f.health_check == "https") fe.health.kind = config::CheckKind::Https;
   else fe.health.kind = config::CheckKind::Tcp;
-  for (const auto& b : f.backends) fe.backends.push_back({b, b});
+  for (const auto& b : f.backends) fe.backends.push_back({"", b});
   c.frontends.push_back(std::move(fe));
   return c;
 }
@@ -72,15 +74,28 @@ int run_proxy(const ProxyFlags& flags) {
     return 2;
   }
   log::setup(format);
-  if (flags.config_file.empty() && (flags.listen.empty() || flags.backends.empty())) {
-    std::cerr << "kha proxy: give --config FILE, or at least one --listen and one --backend\n";
-    return 2;
-  }
-  config::Config config = config_from_flags(flags);
-  for (const auto& b : flags.backends) {
-    std::string why;
-    if (!parse_host_port(b, &why)) {
-      std::cerr << "kha proxy: --backend '" << b << "': " << why << "\n";
+  config::Config config;
+  if (!flags.config_file.empty()) {
+    if (!flags.listen.empty() || !flags.backends.empty()) {
+      std::cerr << "kha proxy: --config cannot be combined with --listen/--backend\n";
+      return 2;
+    }
+    auto loaded = config::load_config_file(flags.config_file);
+    if (!loaded) {
+      std::cerr << format_diagnostics(loaded.errors());
+      return 2;
+    }
+    config = std::move(loaded).value();
+    if (config.log_format == "json" && format != log::Format::Json) log::setup(log::Format::Json);
+  } else {
+    if (flags.listen.empty() || flags.backends.empty()) {
+      std::cerr << "kha proxy: give --config FILE, or at least one --listen and one --backend\n";
+      return 2;
+    }
+    config = config_from_flags(flags);
+    config::fill_defaults(config);
+    if (auto problems = config::validate(config); !problems.empty()) {
+      for (const auto& d : problems) std::cerr << "kha proxy: " << d.to_string() << "\n";
       return 2;
     }
   }

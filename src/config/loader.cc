@@ -174,7 +174,12 @@ Result<Config> load_config_text(std::string_view yaml, std::string source) {
   YamlReader reader(source);
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml));
+    const auto documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      reader.error(documents[1], "", "expected one YAML document, found a second one here");
+      return reader.take_diagnostics();
+    }
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::Exception& e) {
     reader.error_at(e.mark, "", "invalid YAML: " + e.msg);
     return reader.take_diagnostics();

@@ -9,11 +9,12 @@
 #include <optional>
 
 #include "common/address.h"
+#include "config/yaml_reader.h"
 
 namespace kha::config {
 namespace {
 
-std::string quoted(const std::string& s) { return '"' + s + '"'; }
+std::string quoted(const std::string& s) { return quote_scalar(s); }
 
 std::string number(double v) {
   char buf[32];
@@ -93,9 +94,14 @@ class Checker {
   // Reports an address that another listener (earlier in the file) already takes.
   void claim(const std::string& path, const ListenAddress& a) {
     if (a.port == 0) return;  // ephemeral: never collides
-    for (const auto& [other_path, b] : claimed_) {
+    for (const auto& [claimed_path, b] : claimed_) {
       if (a.port != b.port || a.ipv6 != b.ipv6) continue;
+      const std::string other_path = flags_ ? flag_key(claimed_path) + " " + b.text : claimed_path;
       if (a.text == b.text) {
+        if (flags_ && flag_key(path) == flag_key(claimed_path)) {
+          fail(path, "address " + a.text + " is given twice");
+          return;
+        }
         fail(path, "address " + a.text + " is already used by " + other_path);
         return;
       }
@@ -163,7 +169,7 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
   for (std::size_t j = 0; j < f.backends.size(); ++j) {
     const Backend& b = f.backends[j];
     const std::string bp = p + ".backends[" + std::to_string(j) + "]";
-    const std::string where = "backends[" + std::to_string(j) + "]";
+    const std::string where = flags_ ? "given twice" : "also backends[" + std::to_string(j) + "]";
     std::string why;
     bool duplicate_address = false;
     if (b.address.empty()) {
@@ -174,12 +180,12 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
       fail(bp + ".address", "port must be 1..65535, got 0");
     } else if (const auto [it, inserted] = backend_addresses.emplace(hp->to_string(), where); !inserted) {
       duplicate_address = true;
-      fail(bp + ".address", "duplicate backend address " + hp->to_string() + " (also " + it->second + ")");
+      fail(bp + ".address", "duplicate backend address " + hp->to_string() + " (" + it->second + ")");
     }
     const std::string name = b.name.empty() ? b.address : b.name;
     if (name.empty() || (duplicate_address && name == b.address)) continue;
     if (const auto [it, inserted] = backend_names.emplace(name, where); !inserted) {
-      fail(bp + ".name", "duplicate backend name " + quoted(name) + " (also " + it->second + ")");
+      fail(bp + ".name", "duplicate backend name " + quoted(name) + " (" + it->second + ")");
     }
   }
   at_least(p + ".max_connect_attempts", f.max_connect_attempts, 1);

@@ -1,18 +1,75 @@
 #include "config/yaml_reader.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 
 namespace kha::config {
+
+std::string quote_scalar(std::string_view text) {
+  constexpr std::size_t kMax = 60;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    if (ch < 0x20 || ch == 0x7f || ch >= 0x80 || ch == '"' || ch == '\\') {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += static_cast<char>(ch);
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+        out += buf;
+      }
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  if (text.size() > kMax) out += "...";
+  return out + '"';
+}
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return '"' + node.Scalar() + '"';
+    case YAML::NodeType::Scalar: return quote_scalar(node.Scalar());
     default: return "nothing";
   }
 }
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The allowed key closest to a misspelt one, if it is close enough to be a typo.
+std::string_view suggestion(std::string_view key, const std::vector<std::string_view>& allowed) {
+  std::string_view best;
+  std::size_t best_distance = std::max<std::size_t>(1, std::min<std::size_t>(3, key.size() / 3)) + 1;
+  for (auto a : allowed) {
+    const auto d = edit_distance(key, a);
+    if (d < best_distance) {
+      best = a;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+}  // namespace
 
 std::string parent_path(std::string_view path) {
   const auto cut = path.find_last_of(".[");
@@ -91,7 +148,9 @@ std::vector<YamlReader::Entry> YamlReader::map_entries(const YAML::Node& node, c
     if (!known) {
       std::string expected;
       for (auto a : allowed) expected += (expected.empty() ? "" : ", ") + std::string(a);
-      error(key_node, child, "unknown key \"" + key + "\"; expected one of: " + expected);
+      const auto close = suggestion(key, allowed);
+      const std::string hint = close.empty() ? "" : " (did you mean \"" + std::string(close) + "\"?)";
+      error(key_node, child, "unknown key \"" + key + "\"" + hint + "; expected one of: " + expected);
       continue;
     }
     const int line = key_node.Mark().line + 1;

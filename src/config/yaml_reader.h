@@ -76,6 +76,10 @@ class YamlReader {
   std::set<std::string, std::less<>> failed_;
 };
 
+// "text" in double quotes for messages: at most 60 bytes (then "..."), with quotes,
+// backslashes, control and non-ASCII bytes escaped (\xNN) so that messages stay one line.
+std::string quote_scalar(std::string_view text);
+
 // "a map", "a list", "\"text\"", "nothing": how a node is named in messages.
 std::string describe(const YAML::Node& node);
 

@@ -54,6 +54,10 @@ std::error_code probe_exclusive(asio::io_context& io, const tcp::endpoint& e) {
 }  // namespace
 
 ProxyServer::ProxyServer(config::Config config) : config_(std::move(config)) {
+  // Signals first: a SIGTERM during start-up must drain and exit 0, not kill.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
   for (const auto& f : config_.frontends) {
     pool::BackendList backends;
     for (const auto& b : f.backends) {
@@ -73,23 +77,44 @@ std::string ProxyServer::start() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int n = config_.workers > 0 ? config_.workers : static_cast<int>(cores);
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<proxy::Worker>(i, config_.splice));
-  for (auto& fe : frontends_) {
-    const auto settings = fe->settings();
-    for (const auto& text : settings->listen) {
-      std::string error;
-      const auto endpoints = resolve_listen(main_, text, &error);
-      if (endpoints.empty()) return "frontend " + fe->name() + ": listen " + error;
-      for (const auto& e : endpoints) {
-        if (auto ec = probe_exclusive(main_, e))
-          return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
-        for (auto& w : workers_)
-          if (auto ec = w->listen(fe, e))
-            return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
-      }
-    }
-  }
+  for (auto& fe : frontends_)
+    for (const auto& text : fe->settings()->listen)
+      if (auto error = bind_listener(fe, text); !error.empty()) return error;
+  for (auto& fe : frontends_)
+    if (auto error = health_.add(fe); !error.empty()) return error;
+  health_.on_outcome = [this](const std::string& f, const std::string& b, const health::Outcome& o) {
+    admin_.on_outcome(f, b, o);
+  };
+  health_.on_transition = [this](const std::string& f, const std::string& b, const health::Transition& t) {
+    admin_.on_transition(f, b, t);
+  };
+  if (auto error = admin_.start(config_.admin.listen); !error.empty()) return error;
   for (auto& w : workers_) w->start();
+  health_.start();
   return {};
+}
+
+std::string ProxyServer::bind_listener(const proxy::FrontendPtr& fe, const std::string& text) {
+  std::string error;
+  const auto endpoints = resolve_listen(main_, text, &error);
+  if (endpoints.empty()) return "frontend " + fe->name() + ": listen " + error;
+  for (const auto& e : endpoints) {
+    if (auto ec = probe_exclusive(main_, e))
+      return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
+    for (auto& w : workers_)
+      if (auto ec = w->listen(fe, e))
+        return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
+  }
+  bound_[{fe->name(), text}] = endpoints;
+  return {};
+}
+
+void ProxyServer::unbind_listener(const std::string& frontend, const std::string& text) {
+  auto it = bound_.find({frontend, text});
+  if (it == bound_.end()) return;
+  for (const auto& e : it->second)
+    for (auto& w : workers_) w->stop_accepting(e);
+  bound_.erase(it);
 }
 
 std::size_t ProxyServer::active_sessions() const {
@@ -103,10 +128,10 @@ void ProxyServer::on_backend_down(const pool::BackendPtr& backend) {
 }
 
 int ProxyServer::run() {
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
   asio::co_spawn(main_, handle_signals(), [](std::exception_ptr) {});
+  asio::co_spawn(main_, announce_ready(), [](std::exception_ptr) {});
+  if (auto interval = notify_.watchdog_interval())
+    asio::co_spawn(main_, feed_watchdog(*interval), [](std::exception_ptr) {});
   std::size_t listeners = 0, backends = 0;
   for (const auto& f : config_.frontends) {
     listeners += f.listen.size();
@@ -130,7 +155,7 @@ asio::awaitable<void> ProxyServer::handle_signals() {
     int sig = co_await signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     if (sig == SIGHUP) {
-      log::warn("reload_not_supported_yet", {{"signal", "SIGHUP"}});  // TODO(#5): in-process reload
+      if (!stopping_) reload();
       continue;
     }
     co_await shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -138,9 +163,41 @@ asio::awaitable<void> ProxyServer::handle_signals() {
   }
 }
 
+// READY=1 once the listeners are bound (start()) and every backend has been probed
+// once, so systemd orders kubelet after a proxy that knows which apiservers work.
+asio::awaitable<void> ProxyServer::announce_ready() {
+  asio::steady_timer tick(main_);
+  asio::error_code ec;
+  while (!health_.first_round_done() && !stopping_) {
+    tick.expires_after(std::chrono::milliseconds(10));
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (stopping_) co_return;
+  notify_.ready();
+  std::size_t up = 0, total = 0;
+  for (const auto& fe : frontends_)
+    for (const auto& b : *fe->backends().snapshot()) {
+      ++total;
+      up += b->up() ? 1 : 0;
+    }
+  log::info("ready", {{"backends_up", std::to_string(up)}, {"backends", std::to_string(total)}});
+}
+
+// WATCHDOG=1 from the main loop: if the loop stalls, systemd notices and restarts us.
+asio::awaitable<void> ProxyServer::feed_watchdog(std::chrono::microseconds interval) {
+  asio::steady_timer tick(main_);
+  asio::error_code ec;
+  while (!stopping_) {
+    notify_.watchdog();
+    tick.expires_after(interval);
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 asio::awaitable<void> ProxyServer::shutdown(std::string reason) {
   if (stopping_) co_return;
   stopping_ = true;
+  notify_.stopping();
   const auto begun = Clock::now();
   for (auto& w : workers_) w->stop_accepting();
   const std::size_t open_at_start = active_sessions();
@@ -162,6 +219,8 @@ asio::awaitable<void> ProxyServer::shutdown(std::string reason) {
     }
   }
   for (auto& w : workers_) w->stop_and_join();
+  health_.stop();
+  admin_.stop();
   signals_.cancel(ec);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begun);
   log::info("stopped", {{"reason", reason}, {"drained", std::to_string(open_at_start - std::min(open_at_start, cut))},

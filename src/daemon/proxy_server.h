@@ -4,13 +4,18 @@
 // Owns all of them; run() returns when the process should exit.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include <asio.hpp>
 
+#include "common/sd_notify.h"
 #include "config/schema.h"
+#include "daemon/admin_wiring.h"
+#include "daemon/backend_health.h"
 #include "proxy/frontend_runtime.h"
 #include "proxy/worker.h"
 
@@ -29,19 +34,37 @@ class ProxyServer {
   void request_stop();
 
   const std::vector<proxy::FrontendPtr>& frontends() const { return frontends_; }
+  const BackendHealth& health() const { return health_; }
   asio::io_context& main_context() { return main_; }
 
  private:
   asio::awaitable<void> handle_signals();
+  asio::awaitable<void> announce_ready();
+  asio::awaitable<void> feed_watchdog(std::chrono::microseconds interval);
   asio::awaitable<void> shutdown(std::string reason);
   std::size_t active_sessions() const;
   void on_backend_down(const pool::BackendPtr& backend);
+  // Binds `listen` (host:port text) of `frontend` on every worker; "" or why not.
+  std::string bind_listener(const proxy::FrontendPtr& frontend, const std::string& listen);
+  void unbind_listener(const std::string& frontend, const std::string& listen);
+
+  // Reload (reload.cc): validate aside, apply only the difference.
+  void reload();
+  std::string apply_frontend(const config::Frontend& next);
+  void retire_frontend(const std::string& name);
+  void retire_backend(const pool::BackendPtr& backend);
+  asio::awaitable<void> drain_then_close(pool::BackendPtr backend);
 
   config::Config config_;
   asio::io_context main_{1};
   asio::signal_set signals_{main_};
   std::vector<proxy::FrontendPtr> frontends_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  // Bound endpoints per (frontend, listen text), for reload to remove.
+  std::map<std::pair<std::string, std::string>, std::vector<asio::ip::tcp::endpoint>> bound_;
+  BackendHealth health_{main_, [this](const pool::BackendPtr& b) { on_backend_down(b); }};
+  AdminWiring admin_{main_, frontends_, health_};
+  SdNotify notify_ = SdNotify::from_environment(/*unset_environment=*/true);
   bool stopping_ = false;
   int exit_code_ = 0;
 };

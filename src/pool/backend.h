@@ -21,8 +21,9 @@
 namespace kha::pool {
 
 // Connect latency histogram bounds, seconds (upper bounds; +Inf implied).
-inline constexpr std::array<double, 10> kConnectLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                               0.025,  0.05,  0.1,    0.25,  1.0};
+// The same bounds as the admin module's kLatencyBuckets, so /metrics can export them as they are.
+inline constexpr std::array<double, 13> kConnectLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1,    0.25,  0.5,    1,     2.5,  5};
 
 struct BackendStats {
   std::atomic<std::int64_t> active_sessions{0};

@@ -220,7 +220,7 @@ asio::awaitable<RaceOutcome> race_upstream(tcp::socket& client, const RaceSettin
     for (auto& a : attempts)
       if (a->state == AttemptState::Answered) winner = a;
     if (winner) break;
-    if (race->client_error) {
+    if (race->client_error || (race->client_eof && race->client_bytes.empty())) {
       out.failure = "client went away while connecting";
       break;
     }

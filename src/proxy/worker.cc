@@ -34,19 +34,23 @@ std::error_code Worker::listen(const FrontendPtr& frontend, const tcp::endpoint&
     a.listen(4096, ec);
     if (ec) return ec;
   }
-  listeners_.push_back(std::move(listener));
+  // Registered and served on the worker's own thread (queued until start() if need be),
+  // so that reload can add listeners to running workers.
+  asio::post(context_, [this, l = std::shared_ptr<Listener>(std::move(listener))]() mutable {
+    listeners_.push_back(l);
+    asio::co_spawn(context_, accept_loop(l), [](std::exception_ptr e) {
+      if (e) log::error("accept_loop_failed");
+    });
+  });
   return {};
 }
 
 void Worker::start() {
-  for (auto& l : listeners_)
-    asio::co_spawn(context_, accept_loop(*l), [](std::exception_ptr e) {
-      if (e) log::error("accept_loop_failed");
-    });
   thread_ = std::thread([this] { context_.run(); });
 }
 
-asio::awaitable<void> Worker::accept_loop(Listener& l) {
+asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
+  Listener& l = *listener;
   for (;;) {
     asio::error_code ec;
     tcp::socket client = co_await l.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
@@ -88,6 +92,7 @@ void Worker::stop_accepting(const tcp::endpoint& endpoint) {
         asio::error_code ec;
         l->acceptor->close(ec);
       }
+    std::erase_if(listeners_, [&](const auto& l) { return l->endpoint == endpoint; });
   });
 }
 
@@ -100,14 +105,15 @@ asio::awaitable<void> Worker::paced_close(pool::BackendPtr backend) {
     const std::size_t n = services_.registry.close_some(backend.get(), batch);
     closed += n;
     backend->stats().sessions_closed_on_down.fetch_add(n, std::memory_order_relaxed);
-    if (n < batch || backend->up()) break;  // done, or it came back: keep the rest
+    if (n < batch || (backend->up() && !backend->removed())) break;  // done, or it came back: keep the rest
     pause.expires_after(std::chrono::milliseconds(100));
     asio::error_code ec;
     co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   if (closed > 0)
     log::info("sessions_closed", {{"backend", backend->name()}, {"worker", std::to_string(id_)},
-                                  {"count", std::to_string(closed)}, {"reason", "backend down"}});
+                                  {"count", std::to_string(closed)},
+                                  {"reason", backend->removed() ? "backend removed, drain bound reached" : "backend down"}});
 }
 
 void Worker::close_sessions_of(pool::BackendPtr backend) {

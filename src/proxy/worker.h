@@ -24,7 +24,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Before start(): opens this worker's listening socket for `endpoint`.
+  // Opens this worker's listening socket for `endpoint` on the calling thread (so
+  // errors are reported at once) and hands it to the worker thread; before or after start().
   // `native` adopts an already-listening descriptor instead (takeover), when >= 0.
   std::error_code listen(const FrontendPtr& frontend, const asio::ip::tcp::endpoint& endpoint, int native = -1);
 
@@ -50,14 +51,14 @@ class Worker {
     asio::ip::tcp::endpoint endpoint;
     std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
   };
-  asio::awaitable<void> accept_loop(Listener& listener);
+  asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
   asio::awaitable<void> paced_close(pool::BackendPtr backend);
 
   int id_;
   asio::io_context context_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   WorkerServices services_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::shared_ptr<Listener>> listeners_;  // worker thread only
   std::atomic<std::size_t> active_{0};
   std::thread thread_;
 };

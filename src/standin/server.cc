@@ -21,7 +21,7 @@ constexpr std::size_t kMaxHead = 64 * 1024;
 constexpr std::size_t kMaxBody = 1024 * 1024;
 
 // Closes with RST instead of FIN.
-void hard_reset(tcp::socket& s) {
+void hard_reset(tcp::socket::lowest_layer_type& s) {
   asio::error_code ec;
   s.set_option(asio::socket_base::linger(true, 0), ec);
   s.close(ec);
@@ -172,13 +172,13 @@ awaitable<void> Server::wait_while_hung(bool control) {
   while (!control && state_.mode == Mode::Hang && !stopping_) co_await wait_mode_change();
 }
 
-void Server::apply_mode(Mode mode) {
+void Server::apply_mode(Mode mode, const tcp::socket::lowest_layer_type* keep) {
   if (mode == state_.mode) return;
   log::info("standin_mode", {{"identity", options_.identity},
                              {"from", std::string(to_string(state_.mode))},
                              {"to", std::string(to_string(mode))}});
   state_.mode = mode;
-  if (mode == Mode::Reset) reset_live_connections();
+  if (mode == Mode::Reset) reset_live_connections(keep);
   if (mode == Mode::Refuse) {
     asio::error_code ec;
     acceptor_.close(ec);
@@ -186,9 +186,10 @@ void Server::apply_mode(Mode mode) {
   mode_changed_.cancel();
 }
 
-void Server::reset_live_connections() {
+void Server::reset_live_connections(const tcp::socket::lowest_layer_type* keep) {
   // Closing only queues the owners' completions; the map is not changed here.
-  for (auto& [id, socket] : *live_) hard_reset(*socket);
+  for (auto& [id, socket] : *live_)
+    if (socket != keep) hard_reset(*socket);
 }
 
 awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool control) {
@@ -278,10 +279,16 @@ awaitable<void> Server::serve(Stream& stream, bool control) {
       if (!co_await stream_watch(stream, *request, reply.stream)) co_return;
       continue;
     }
+    // The mode changes before the answer leaves, so that a client that saw the answer
+    // sees the new mode on its next connect.
+    if (reply.set_mode) apply_mode(*reply.set_mode, &stream.lowest_layer());
     const bool keep_alive = request->keep_alive();
     const std::string out = serialize(reply.response, state_.identity, keep_alive);
     auto [wec, written] = co_await asio::async_write(stream, asio::buffer(out), kTuple);
-    if (reply.set_mode) apply_mode(*reply.set_mode);
+    if (!control && state_.mode == Mode::Reset) {
+      hard_reset(stream.lowest_layer());
+      co_return;
+    }
     if (wec || !keep_alive) co_return;
   }
 }

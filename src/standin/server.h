@@ -49,8 +49,10 @@ class Server {
   asio::awaitable<bool> stream_watch(Stream& stream, const Request& request, StreamKind kind);
   asio::awaitable<void> wait_mode_change();
   asio::awaitable<void> wait_while_hung(bool control);
-  void apply_mode(Mode mode);
-  void reset_live_connections();
+  // Switches mode; Reset resets every live data connection except `keep` (the one
+  // that asked, which is reset after its answer).
+  void apply_mode(Mode mode, const tcp::socket::lowest_layer_type* keep);
+  void reset_live_connections(const tcp::socket::lowest_layer_type* keep);
   void stop();
 
   Options options_;

@@ -46,7 +46,7 @@ RULES = [
     ("    balance: leastconn\n    balance: roundrobin\n",
      "7:5: frontends[0].balance: duplicate key \"balance\" (first at line 6)"),
     ("    health: {kind: tcp, intervall: 1s}\n",
-     "6:25: frontends[0].health.intervall: unknown key \"intervall\"; expected one of: kind, interval, "
+     "6:25: frontends[0].health.intervall: unknown key \"intervall\" (did you mean \"interval\"?); expected one of: kind, interval, "
      "transition_interval, down_interval, timeout, rise, fall, jitter, path, expect_status, tls"),
     ("  - name: api\n    listen: [\"127.0.0.1:1\"]\n    backends: [{address: 10.0.0.1:1}]\n",
      "6:11: frontends[1].name: duplicate frontend name \"api\" (also frontends[0])"),

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 _live = []  # every Process not yet cleaned up, for the atexit safety net
+_log_dirs = []  # removed at exit unless KHA_KEEP_LOGS is set
 
 
 def kha_bin():
@@ -64,7 +65,8 @@ class Process:
     """A started child process. stdout and stderr go to files in `log_dir`.
 
     stop() (SIGTERM, then SIGKILL after a grace) is safe to call more than once;
-    it also runs from unittest cleanups (owner=) and at interpreter exit.
+    it also runs from unittest cleanups (owner=) and at interpreter exit. Logs stay
+    readable after stop(); the directory goes at exit (kept when KHA_KEEP_LOGS=1).
     """
 
     def __init__(self, args, name, env=None, cwd=None, log_dir=None):
@@ -72,6 +74,8 @@ class Process:
         self.name = name
         self._own_dir = log_dir is None
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix=f"kha-{name}-"))
+        if self._own_dir:
+            _log_dirs.append(self.log_dir)
         self.stdout_path = self.log_dir / f"{name}.stdout"
         self.stderr_path = self.log_dir / f"{name}.stderr"
         self._out = open(self.stdout_path, "wb")
@@ -155,16 +159,25 @@ class Process:
                 f.close()
         if self in _live:
             _live.remove(self)
-            if self._own_dir and not os.environ.get("KHA_KEEP_LOGS"):
-                shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
-def start_process(args, name=None, env=None, cwd=None, log_dir=None, owner=None):
-    """Starts args with logs captured; owner (a unittest.TestCase) gets a cleanup that stops it."""
+    def stop_checked(self):
+        """stop(), and when the process was still running, fail unless it exited 0
+        (catches crashes and sanitizer reports at exit)."""
+        was_alive = self.alive()
+        code = self.stop()
+        if was_alive and code != 0:
+            raise AssertionError(f"{self.name} exited with {code} on SIGTERM; stderr:\n{self.tail(40)}")
+        return code
+
+
+def start_process(args, name=None, env=None, cwd=None, log_dir=None, owner=None, check_exit=True):
+    """Starts args with logs captured. owner (a unittest.TestCase) gets a cleanup that
+    stops it and, with check_exit, fails the test unless a still-running process exits 0."""
     name = name or Path(str(args[0])).name
     p = Process(args, name, env=env, cwd=cwd, log_dir=log_dir)
     if owner is not None:
-        owner.addCleanup(p.stop)
+        owner.addCleanup(p.stop_checked if check_exit else p.stop)
     return p
 
 
@@ -179,3 +192,6 @@ def _cleanup_all():
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
         p._close()
+    if not os.environ.get("KHA_KEEP_LOGS"):
+        for d in _log_dirs:
+            shutil.rmtree(d, ignore_errors=True)

@@ -114,7 +114,7 @@ class Watch:
                     break
                 with self._lock:
                     self.events.append((time.monotonic(), line.decode(errors="replace").rstrip("\n")))
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - any way the stream ends is recorded
             reason = f"{type(e).__name__}: {e}"
         with self._lock:
             self.end_reason = reason
@@ -138,8 +138,8 @@ class Watch:
                 self._conn.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self._conn.close()
         self._thread.join(timeout=5)
+        self._conn.close()
 
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$')

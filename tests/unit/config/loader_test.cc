@@ -112,6 +112,17 @@ TEST(Loader, InvalidYamlNamesLineAndColumn) {
             (Lines{"c.yaml:3:1: invalid YAML: end of map flow not found"}));
 }
 
+TEST(Loader, OneDocumentOnly) {
+  EXPECT_EQ(errors(doc("", "---\n") + "---\nfoo: 1\n"),
+            (Lines{"c.yaml:8:1: expected one YAML document, found a second one here"}));
+}
+
+TEST(Loader, ValuesInMessagesAreEscapedAndShortened) {
+  EXPECT_EQ(errors(doc("    balance: \"a\\tb\\\"c\\u00e9" + std::string(70, 'x') + "\"\n")),
+            (Lines{"c.yaml:6:14: frontends[0].balance: expected roundrobin or leastconn, got "
+                   "\"a\\x09b\\\"c\\xc3\\xa9" + std::string(53, 'x') + "...\""}));
+}
+
 TEST(Loader, EmptyFile) {
   EXPECT_EQ(errors("# nothing\n"), (Lines{"c.yaml: the file is empty; expected a map with a frontends list"}));
 }
@@ -123,7 +134,7 @@ TEST(Loader, TopLevelMustBeAMap) {
 
 TEST(Loader, UnknownKeyListsExpectedKeys) {
   EXPECT_EQ(errors(doc("    health: {kind: tcp, intervall: 1s}\n")),
-            (Lines{"c.yaml:6:25: frontends[0].health.intervall: unknown key \"intervall\"; expected one of: kind, "
+            (Lines{"c.yaml:6:25: frontends[0].health.intervall: unknown key \"intervall\" (did you mean \"interval\"?); expected one of: kind, "
                    "interval, transition_interval, down_interval, timeout, rise, fall, jitter, path, "
                    "expect_status, tls"}));
   EXPECT_EQ(errors(doc("", "listen: 1\n")),

@@ -168,7 +168,7 @@ TEST(ValidateFlags, KeysNameTheFlags) {
             (Lines{"--log-format: expected text or json, got \"xml\"",
                    "--listen: expected an IP address to listen on (names are not resolved), got host \"localhost\"",
                    "--backend: expected host:port, e.g. 127.0.0.1:6443, got \"nope\"",
-                   "--admin: address 127.0.0.1:6443 is already used by frontends[0].listen[0]"}));
+                   "--admin: address 127.0.0.1:6443 is already used by --listen 127.0.0.1:6443"}));
 }
 
 TEST(ValidateFlags, MissingListenAndBackend) {
@@ -179,11 +179,17 @@ TEST(ValidateFlags, MissingListenAndBackend) {
                                    "--backend: at least one backend is required"}));
 }
 
+TEST(ValidateFlags, DuplicateListen) {
+  Config c = flags_config();
+  c.frontends[0].listen.push_back("127.0.0.1:6443");
+  EXPECT_EQ(flag_errors(c), (Lines{"--listen: address 127.0.0.1:6443 is given twice"}));
+}
+
 TEST(ValidateFlags, DuplicateBackendIsReportedOnce) {
   Config c = flags_config();
   c.frontends[0].backends.push_back({"", "127.0.0.1:7001"});
   fill_defaults(c);
-  EXPECT_EQ(flag_errors(c), (Lines{"--backend: duplicate backend address 127.0.0.1:7001 (also backends[0])"}));
+  EXPECT_EQ(flag_errors(c), (Lines{"--backend: duplicate backend address 127.0.0.1:7001 (given twice)"}));
 }
 
 }  // namespace

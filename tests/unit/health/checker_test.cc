@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <sstream>
 #include <thread>
 #include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "test_servers.h"
 
@@ -119,14 +123,12 @@ TEST_F(CheckerTest, PassiveFailureCountsAtOnceAndPullsTheNextProbe) {
 }
 
 TEST_F(CheckerTest, StopCancelsAProbeInFlight) {
-  asio::io_context listener_io;
-  HangingListener listener(listener_io);
+  TlsServer server({TlsServer::Mode::Silent});  // accepts, never answers the ClientHello
   auto check = fast(config::CheckKind::Tls);
   check.timeout = 1h;  // only stop() can end this probe
-  auto checker = start(check, listener.endpoint());
+  auto checker = start(check, server.endpoint());
   guard_.reset();  // io_.run() returns once the checker's loop has ended
-  // Give the probe time to reach the handshake; the assertion holds either way.
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(wait_until([&] { return server.accepted() == 1; })) << "probe in the handshake";
   checker->stop();
   auto done = std::async(std::launch::async, [this] { thread_.join(); });
   EXPECT_EQ(done.wait_for(10s), std::future_status::ready);
@@ -157,6 +159,22 @@ TEST_F(CheckerTest, StateIsReadableFromManyThreads) {
   }
   for (auto& r : readers) r.join();
   ASSERT_TRUE(wait_until([&] { return checker->state() == State::Down; }));
+}
+
+TEST(LogTransition, OneLineWithBackendStatesKindLayerReasonAndLatency) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto logger = std::make_shared<spdlog::logger>("test", sink);
+  logger->set_pattern("%l %v");
+  spdlog::set_default_logger(logger);
+  Transition t{State::Up, State::Down,
+               Outcome::failure(Layer::Http, "HTTP status 500, expected 200", 2150us, 500)};
+  log_transition("api", "cp1", config::CheckKind::Https, t);
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(out.str(),
+            "warning backend_down frontend=api backend=cp1 from=up to=down check=https "
+            "layer=http reason=\"HTTP status 500, expected 200\" latency=2.1ms\n");
 }
 
 }  // namespace

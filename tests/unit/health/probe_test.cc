@@ -33,6 +33,18 @@ TEST(TcpProbe, ConnectsToAListeningPort) {
   EXPECT_GT(o.latency.count(), 0);
 }
 
+TEST(TcpProbe, WorksOverIpv6Loopback) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
+  asio::error_code ec;
+  acceptor.open(asio::ip::tcp::v6(), ec);
+  if (!ec) acceptor.bind({asio::ip::make_address("::1"), 0}, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) GTEST_SKIP() << "no IPv6 loopback here: " << ec.message();
+  const Outcome o = run_probe(io, check_of(config::CheckKind::Tcp), acceptor.local_endpoint(), "");
+  EXPECT_TRUE(o.ok) << o.reason;
+}
+
 TEST(TcpProbe, RefusedPortFailsAtConnect) {
   asio::io_context io;
   const Outcome o = run_probe(io, check_of(config::CheckKind::Tcp), refused_endpoint(), "");

@@ -114,11 +114,17 @@ asio::awaitable<void> TlsServer::accept_loop() {
   while (true) {
     auto [ec, socket] = co_await acceptor_.async_accept(as_tuple(asio::use_awaitable));
     if (ec) co_return;
+    ++accepted_;
     asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
   }
 }
 
 asio::awaitable<void> TlsServer::serve(tcp::socket socket) {
+  if (options_.mode == Mode::Silent) {
+    asio::steady_timer forever(io_, std::chrono::hours(1));
+    co_await forever.async_wait(as_tuple(asio::use_awaitable));
+    co_return;
+  }
   asio::ssl::stream<tcp::socket> stream(std::move(socket), ssl_);
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                as_tuple(asio::use_awaitable));

@@ -46,10 +46,11 @@ class HangingListener {
 
 // A TLS server on 127.0.0.1:0 running on its own thread. Each connection: TLS
 // handshake, then per `mode` nothing more (Tls), or read one HTTP request and
-// answer `status` with `body` (Https), or read the request and never answer (Hang).
+// answer `status` with `body` (Https), or read the request and never answer (Hang),
+// or answer a non-HTTP line (Garbage), or accept and never start TLS (Silent).
 class TlsServer {
  public:
-  enum class Mode { Tls, Https, Hang, Garbage };
+  enum class Mode { Tls, Https, Hang, Garbage, Silent };
   struct Options {
     Mode mode = Mode::Https;
     int status = 200;
@@ -62,6 +63,7 @@ class TlsServer {
   asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
   void set_status(int status);
   std::string last_request() const;  // the last HTTP request head received
+  int accepted() const { return accepted_.load(); }  // connections accepted so far
 
  private:
   asio::awaitable<void> serve(asio::ip::tcp::socket socket);
@@ -73,6 +75,7 @@ class TlsServer {
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::endpoint endpoint_;
   std::atomic<int> status_;
+  std::atomic<int> accepted_{0};
   mutable std::mutex mutex_;
   std::string last_request_;
   std::thread thread_;

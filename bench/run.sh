@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick] [--reps N] [--seconds S] [--mem-reps N] [--only a,b] [--skip bulk,http,mem]
+#              [--kha PATH]
+# Compares kha proxy with HAProxy (plain and splice-auto), nginx stream
+# (Kubespray's config) and no proxy, on loopback, and prints one table of
+# medians and ratios. Installs what it needs (Debian packages), builds the
+# benchmark's C++ client, raises the open-files limit to the hard limit.
+# Not part of CI. See bench/README.md.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+
+need=()
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v nginx >/dev/null || need+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v wrk >/dev/null || need+=(wrk)
+command -v g++ >/dev/null || need+=(g++)
+command -v openssl >/dev/null || need+=(openssl)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "bench: installing ${need[*]}"
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The Debian packages start system services on install; they listen on :80 and
+# are not used here, the benchmark starts its own instances.
+
+mkdir -p "$here/out"
+client="$here/out/loadclient"
+if [ ! -x "$client" ] || [ "$here/tools/loadclient.cc" -nt "$client" ]; then
+  g++ -O2 -std=c++20 -Wall -Wextra -Wpedantic -Werror -o "$client" "$here/tools/loadclient.cc"
+fi
+
+ulimit -n "$(ulimit -Hn)"
+
+kha="${KHA_BIN:-$repo/build/src/cli/kha}"
+# Does this kha have the proxy data path? (Before it lands, `kha proxy` is a stub.)
+args=()
+for a in "$@"; do args+=("$a"); done
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [ "${args[$i]}" = "--kha" ]; then kha="${args[$((i + 1))]}"; fi
+done
+out="$here/out/run-$(date -u +%Y%m%dT%H%M%SZ)"
+echo "bench: results in $out"
+exec python3 "$here/lib/perf.py" --client "$client" --out "$out" --kha "$kha" "$@"

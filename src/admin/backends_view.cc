@@ -1,0 +1,146 @@
+#include "admin/backends_view.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace kha::admin {
+namespace {
+
+using nlohmann::json;
+using ordered = nlohmann::ordered_json;  // output keeps the documented key order
+
+ordered check_json(const std::optional<CheckResultView>& c) {
+  if (!c) return nullptr;
+  return {{"ok", c->ok}, {"layer", c->layer}, {"reason", c->reason}, {"latency_ms", c->latency_ms},
+          {"age_ms", c->age_ms}};
+}
+
+template <class T>
+T get(const json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return it->get<T>();
+}
+
+std::string millis(double ms) {
+  char buf[32];
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%.1fms", ms);
+  } else if (ms < 120'000) {
+    std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0fm", ms / 60'000);
+  }
+  return buf;
+}
+
+std::string age(double ms) {
+  if (ms < 1000) return std::to_string(static_cast<long long>(ms)) + "ms ago";
+  return millis(ms) + " ago";
+}
+
+}  // namespace
+
+std::string to_json(const BackendsView& view) {
+  ordered frontends = ordered::array();
+  for (const auto& f : view.frontends) {
+    ordered backends = ordered::array();
+    for (const auto& b : f.backends) {
+      backends.push_back({{"name", b.name},
+                          {"address", b.address},
+                          {"state", b.state},
+                          {"check", b.check},
+                          {"last_check", check_json(b.last_check)},
+                          {"active_sessions", b.active_sessions},
+                          {"sessions_total", b.sessions_total},
+                          {"connect_failures", b.connect_failures}});
+    }
+    frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends}});
+  }
+  return ordered{{"frontends", frontends}}.dump();
+}
+
+std::optional<BackendsView> parse_backends_json(std::string_view text, std::string* why) {
+  try {
+    const json doc = json::parse(text);
+    BackendsView view;
+    for (const auto& jf : doc.at("frontends")) {
+      FrontendView f;
+      f.name = get<std::string>(jf, "name", "");
+      f.listen = get<std::vector<std::string>>(jf, "listen", {});
+      f.all_down = get<bool>(jf, "all_down", false);
+      for (const auto& jb : jf.value("backends", json::array())) {
+        BackendView b;
+        b.name = get<std::string>(jb, "name", "");
+        b.address = get<std::string>(jb, "address", "");
+        b.state = get<std::string>(jb, "state", "");
+        b.check = get<std::string>(jb, "check", "");
+        if (const auto it = jb.find("last_check"); it != jb.end() && it->is_object()) {
+          CheckResultView c;
+          c.ok = get<bool>(*it, "ok", false);
+          c.layer = get<std::string>(*it, "layer", "");
+          c.reason = get<std::string>(*it, "reason", "");
+          c.latency_ms = get<double>(*it, "latency_ms", 0);
+          c.age_ms = get<double>(*it, "age_ms", 0);
+          b.last_check = c;
+        }
+        b.active_sessions = get<std::uint64_t>(jb, "active_sessions", 0);
+        b.sessions_total = get<std::uint64_t>(jb, "sessions_total", 0);
+        b.connect_failures = get<std::uint64_t>(jb, "connect_failures", 0);
+        f.backends.push_back(std::move(b));
+      }
+      view.frontends.push_back(std::move(f));
+    }
+    return view;
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
+}
+
+std::string render_table(const BackendsView& view) {
+  using Row = std::vector<std::string>;
+  std::vector<Row> rows = {
+      {"FRONTEND", "BACKEND", "ADDRESS", "STATE", "CHECK", "LAST CHECK", "LATENCY", "AGE", "ACTIVE", "TOTAL",
+       "CONNECT FAILURES"}};
+  for (const auto& f : view.frontends) {
+    for (const auto& b : f.backends) {
+      std::string result = "-", latency = "-", when = "-";
+      if (b.last_check) {
+        const auto& c = *b.last_check;
+        if (c.ok) {
+          result = "ok";
+        } else {
+          result = c.layer.empty() ? "failed" : c.layer;
+          if (!c.reason.empty()) result += ": " + c.reason;
+        }
+        latency = millis(c.latency_ms);
+        when = age(c.age_ms);
+      }
+      rows.push_back({f.name, b.name, b.address, b.state, b.check, result, latency, when,
+                      std::to_string(b.active_sessions), std::to_string(b.sessions_total),
+                      std::to_string(b.connect_failures)});
+    }
+  }
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + '\n';
+  }
+  for (const auto& f : view.frontends) {
+    if (f.all_down) out += "frontend " + f.name + ": every backend is down; connections try all of them\n";
+    if (f.backends.empty()) out += "frontend " + f.name + ": no backends\n";
+  }
+  return out;
+}
+
+}  // namespace kha::admin

@@ -1,0 +1,59 @@
+// The /backends document: what the daemon reports about each frontend and backend, and
+// what `kha status` prints. One shape for both sides:
+// {"frontends":[{"name":"apiserver","listen":["127.0.0.1:6443"],"all_down":false,
+//   "backends":[{"name":"cp1","address":"127.0.0.1:7001","state":"up","check":"https",
+//     "last_check":{"ok":true,"layer":"","reason":"","latency_ms":1.2,"age_ms":300},
+//     "active_sessions":3,"sessions_total":10,"connect_failures":0}]}]}
+// "last_check" is null until the first probe has finished.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kha::admin {
+
+struct CheckResultView {
+  bool ok = false;
+  std::string layer;   // where it failed: "L4" (connect), "L6" (TLS), "L7" (HTTP), "timeout"; "" when ok
+  std::string reason;  // "connection refused", "status 500", ...; "" when ok
+  double latency_ms = 0;
+  double age_ms = 0;   // how long ago the probe finished
+};
+
+struct BackendView {
+  std::string name;
+  std::string address;
+  std::string state;  // "up", "down", "rising", "falling", ... as the daemon names them
+  std::string check;  // "none", "tcp", "tls", "https"
+  std::optional<CheckResultView> last_check;
+  std::uint64_t active_sessions = 0;
+  std::uint64_t sessions_total = 0;
+  std::uint64_t connect_failures = 0;
+};
+
+struct FrontendView {
+  std::string name;
+  std::vector<std::string> listen;
+  bool all_down = false;  // every backend is down: the proxy tries them all regardless
+  std::vector<BackendView> backends;
+};
+
+struct BackendsView {
+  std::vector<FrontendView> frontends;
+};
+
+// The /backends body (compact JSON).
+std::string to_json(const BackendsView& view);
+
+// Reads a /backends body; missing fields keep their defaults. On failure returns nullopt
+// and sets *why.
+std::optional<BackendsView> parse_backends_json(std::string_view text, std::string* why);
+
+// The `kha status` table: one row per backend, columns aligned, and one line per frontend
+// whose backends are all down.
+std::string render_table(const BackendsView& view);
+
+}  // namespace kha::admin

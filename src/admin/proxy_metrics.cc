@@ -1,0 +1,29 @@
+#include "admin/proxy_metrics.h"
+
+namespace kha::admin {
+
+ProxyMetrics::ProxyMetrics(Registry& r)
+    : backend_up(r.gauge("kha_pool_backend_up", "1 when the backend is up, 0 when it is down.",
+                         {"frontend", "backend"})),
+      all_down(r.gauge("kha_pool_all_down", "1 when every backend of the frontend is down and all are tried.",
+                       {"frontend"})),
+      active_sessions(r.gauge("kha_proxy_active_sessions", "Client sessions open now.", {"frontend", "backend"})),
+      sessions(r.counter("kha_proxy_sessions_total", "Client sessions sent to the backend.", {"frontend", "backend"})),
+      connect_failures(r.counter("kha_proxy_connect_failures_total",
+                                 "Upstream connects that failed, timed out or were reset before any byte.",
+                                 {"frontend", "backend"})),
+      connect_seconds(r.histogram("kha_proxy_connect_seconds", "Upstream connect latency.", {"frontend", "backend"})),
+      bytes(r.counter("kha_proxy_bytes_total", "Bytes relayed; direction is upstream (to the backend) or downstream.",
+                      {"frontend", "backend", "direction"})),
+      sessions_closed_on_down(r.counter("kha_proxy_sessions_closed_on_down_total",
+                                        "Sessions closed because their backend went down.", {"frontend", "backend"})),
+      hedges(r.counter("kha_proxy_hedges_total", "Hedged attempts started; kind is connect or first_byte.",
+                       {"frontend", "kind"})),
+      checks(r.counter("kha_health_checks_total", "Health probe results; outcome is ok, l4, l6, l7 or timeout.",
+                       {"frontend", "backend", "outcome"})),
+      check_seconds(r.histogram("kha_health_check_seconds", "Health probe latency.", {"frontend", "backend"})),
+      transitions(r.counter("kha_health_transitions_total", "Backend state changes; to is up or down.",
+                            {"frontend", "backend", "to"})),
+      reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})) {}
+
+}  // namespace kha::admin

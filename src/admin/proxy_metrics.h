@@ -1,0 +1,45 @@
+// The metrics of `kha proxy`, registered in one place so that names, labels and help texts
+// stay consistent (a proposal the data path can adopt; every family is optional to use).
+// Get children once per backend (`with({frontend, backend})`), keep the shared_ptrs, update
+// them lock-free on the data path.
+//
+// | name                                      | type      | labels                      | meaning |
+// |-------------------------------------------|-----------|-----------------------------|---------|
+// | kha_pool_backend_up                       | gauge     | frontend, backend           | 1 up, 0 down |
+// | kha_pool_all_down                         | gauge     | frontend                    | 1 when every backend is down (all are tried) |
+// | kha_proxy_active_sessions                 | gauge     | frontend, backend           | sessions open now |
+// | kha_proxy_sessions_total                  | counter   | frontend, backend           | sessions sent to the backend |
+// | kha_proxy_connect_failures_total          | counter   | frontend, backend           | upstream connects that failed or timed out |
+// | kha_proxy_connect_seconds                 | histogram | frontend, backend           | upstream connect latency |
+// | kha_proxy_bytes_total                     | counter   | frontend, backend, direction| bytes relayed; direction = upstream or downstream |
+// | kha_proxy_sessions_closed_on_down_total   | counter   | frontend, backend           | sessions closed because their backend went down |
+// | kha_proxy_hedges_total                    | counter   | frontend, kind              | hedges started; kind = connect or first_byte |
+// | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout |
+// | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
+// | kha_health_transitions_total              | counter   | frontend, backend, to       | state changes; to = up or down |
+// | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
+#pragma once
+
+#include "admin/metrics.h"
+
+namespace kha::admin {
+
+struct ProxyMetrics {
+  explicit ProxyMetrics(Registry& r);
+
+  GaugeFamily& backend_up;
+  GaugeFamily& all_down;
+  GaugeFamily& active_sessions;
+  CounterFamily& sessions;
+  CounterFamily& connect_failures;
+  HistogramFamily& connect_seconds;
+  CounterFamily& bytes;
+  CounterFamily& sessions_closed_on_down;
+  CounterFamily& hedges;
+  CounterFamily& checks;
+  HistogramFamily& check_seconds;
+  CounterFamily& transitions;
+  CounterFamily& reloads;
+};
+
+}  // namespace kha::admin

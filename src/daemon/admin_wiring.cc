@@ -1,0 +1,130 @@
+#include "daemon/admin_wiring.h"
+
+#include "admin/pages.h"
+#include "common/address.h"
+
+namespace kha::daemon {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* outcome_label(const health::Outcome& o) {
+  if (o.ok) return "ok";
+  switch (o.layer) {
+    case health::Layer::Connect: return "l4";
+    case health::Layer::Tls: return "l6";
+    case health::Layer::Http: return "l7";
+    case health::Layer::Timeout: return "timeout";
+    case health::Layer::Passive: return "passive";
+  }
+  return "?";
+}
+
+}  // namespace
+
+AdminWiring::AdminWiring(asio::io_context& main, const std::vector<proxy::FrontendPtr>& frontends,
+                         BackendHealth& health)
+    : main_(main), frontends_(frontends), health_(health) {}
+
+std::string AdminWiring::start(const std::string& listen) {
+  if (listen.empty()) return {};
+  std::string why;
+  auto hp = parse_host_port(listen, &why);
+  if (!hp) return "admin listen '" + listen + "': " + why;
+  admin::AdminPages pages;
+  pages.metrics = &registry_;
+  pages.before_metrics = [this] { refresh(); };
+  pages.backends = [this] { return view(); };
+  server_ = std::make_unique<admin::AdminServer>(main_, *hp, admin::standard_routes(std::move(pages)));
+  if (auto ec = server_->start()) return "cannot listen on admin address " + hp->to_string() + ": " + ec.message();
+  return {};
+}
+
+void AdminWiring::stop() {
+  if (server_) server_->stop();
+}
+
+void AdminWiring::on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& o) {
+  metrics_.checks.with({frontend, backend, outcome_label(o)})->inc();
+  if (o.layer != health::Layer::Passive)
+    metrics_.check_seconds.with({frontend, backend})->observe(static_cast<double>(o.latency.count()) / 1e6);
+}
+
+void AdminWiring::on_transition(const std::string& frontend, const std::string& backend, const health::Transition& t) {
+  metrics_.transitions.with({frontend, backend, health::to_string(t.to)})->inc();
+}
+
+void AdminWiring::refresh() {
+  for (const auto& fe : frontends_) {
+    const auto list = fe->backends().snapshot();
+    bool any_up = false;
+    for (const auto& b : *list) {
+      const auto& s = b->stats();
+      const std::vector<std::string> labels{fe->name(), b->name()};
+      any_up |= b->up();
+      metrics_.backend_up.with(labels)->set(b->up() ? 1 : 0);
+      metrics_.active_sessions.with(labels)->set(static_cast<double>(s.active_sessions.load()));
+      metrics_.sessions.with(labels)->mirror(s.sessions_total.load());
+      metrics_.connect_failures.with(labels)->mirror(s.connect_failures.load());
+      metrics_.sessions_closed_on_down.with(labels)->mirror(s.sessions_closed_on_down.load());
+      metrics_.bytes.with({fe->name(), b->name(), "upstream"})->mirror(s.bytes_to_backend.load());
+      metrics_.bytes.with({fe->name(), b->name(), "downstream"})->mirror(s.bytes_to_client.load());
+      std::array<std::uint64_t, pool::kConnectLatencyBuckets.size() + 1> buckets{};
+      for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] = s.connect_latency_buckets[i].load();
+      metrics_.connect_seconds.with(labels)->mirror(buckets.data(),
+                                                    static_cast<double>(s.connect_latency_sum_us.load()) / 1e6);
+    }
+    metrics_.all_down.with({fe->name()})->set(any_up || list->empty() ? 0 : 1);
+    std::uint64_t hedged_connects = 0, hedged_first_bytes = 0;
+    for (const auto& b : *list) {
+      hedged_connects += b->stats().hedged_connects.load();
+      hedged_first_bytes += b->stats().hedged_first_bytes.load();
+    }
+    metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
+    metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
+  }
+}
+
+admin::BackendsView AdminWiring::view() const {
+  admin::BackendsView v;
+  const auto now = Clock::now();
+  for (const auto& fe : frontends_) {
+    const auto settings = fe->settings();
+    admin::FrontendView f;
+    f.name = fe->name();
+    f.listen = settings->listen;
+    bool any_up = false;
+    for (const auto& b : *fe->backends().snapshot()) {
+      admin::BackendView bv;
+      bv.name = b->name();
+      bv.address = b->address().to_string();
+      bv.check = config::to_string(settings->health.kind);
+      auto checker = health_.checker(b.get());
+      bv.state = checker ? health::to_string(checker->state()) : (b->up() ? "up" : "down");
+      if (b->removed()) bv.state = "draining";
+      any_up |= b->up() && !b->removed();
+      if (checker) {
+        if (auto at = health_.last_outcome_at(b.get())) {
+          const auto o = checker->last_outcome();
+          admin::CheckResultView c;
+          c.ok = o.ok;
+          c.layer = o.ok ? "" : health::to_string(o.layer);
+          c.reason = o.ok ? "" : o.reason;
+          c.latency_ms = static_cast<double>(o.latency.count()) / 1000.0;
+          c.age_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(now - *at).count()) / 1000.0;
+          bv.last_check = c;
+        }
+      }
+      bv.active_sessions = static_cast<std::uint64_t>(std::max<std::int64_t>(0, b->stats().active_sessions.load()));
+      bv.sessions_total = b->stats().sessions_total.load();
+      bv.connect_failures = b->stats().connect_failures.load();
+      f.backends.push_back(std::move(bv));
+    }
+    f.all_down = !any_up && !f.backends.empty();
+    v.frontends.push_back(std::move(f));
+  }
+  return v;
+}
+
+}  // namespace kha::daemon

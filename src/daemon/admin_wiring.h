@@ -1,0 +1,53 @@
+// AdminWiring: the admin endpoint of a running proxy. Serves /healthz, /readyz,
+// /metrics and /backends (admin/pages.h) on the main io_context, from the live
+// frontends and checkers. Data-path counters live in the backends' atomics and are
+// mirrored into the metric families at scrape time, so the data path never takes a
+// lock or a map lookup for metrics.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "admin/admin_server.h"
+#include "admin/backends_view.h"
+#include "admin/metrics.h"
+#include "admin/proxy_metrics.h"
+#include "daemon/backend_health.h"
+#include "proxy/frontend_runtime.h"
+
+namespace kha::daemon {
+
+class AdminWiring {
+ public:
+  AdminWiring(asio::io_context& main, const std::vector<proxy::FrontendPtr>& frontends, BackendHealth& health);
+
+  // Binds `listen` ("" = no admin endpoint). Returns "" or why it cannot.
+  std::string start(const std::string& listen);
+  void stop();
+
+  admin::BackendsView view() const;
+  admin::Registry& registry() { return registry_; }
+  admin::ProxyMetrics& metrics() { return metrics_; }
+
+  // Called on the main thread for every probe outcome and transition.
+  void on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& outcome);
+  void on_transition(const std::string& frontend, const std::string& backend, const health::Transition& t);
+
+ private:
+  void refresh();
+
+  asio::io_context& main_;
+  const std::vector<proxy::FrontendPtr>& frontends_;
+  BackendHealth& health_;
+  admin::Registry registry_;
+  admin::ProxyMetrics metrics_{registry_};
+  std::unique_ptr<admin::AdminServer> server_;
+  // When each backend's last probe finished (main thread only).
+  std::map<const pool::Backend*, std::chrono::steady_clock::time_point> last_check_at_;
+};
+
+}  // namespace kha::daemon

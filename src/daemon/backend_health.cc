@@ -1,0 +1,93 @@
+#include "daemon/backend_health.h"
+
+#include "common/log.h"
+
+namespace kha::daemon {
+
+using asio::ip::tcp;
+
+std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
+  for (const auto& backend : *frontend->backends().snapshot())
+    if (auto error = add_backend(frontend, backend); !error.empty()) return error;
+  frontend->passive_failure = [this](const pool::BackendPtr& backend, const std::string& reason) {
+    // Workers call this on their own threads; the checker takes reports from any thread.
+    if (auto c = checker(backend.get())) c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
+  };
+  return {};
+}
+
+std::string BackendHealth::add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend) {
+  const auto settings = frontend->settings();
+  const auto& addr = backend->address();
+  asio::error_code ec;
+  tcp::endpoint endpoint;
+  if (auto ip = asio::ip::make_address(addr.host, ec); !ec) {
+    endpoint = tcp::endpoint(ip, addr.port);
+  } else {
+    tcp::resolver resolver(main_);
+    auto results = resolver.resolve(addr.host, std::to_string(addr.port), ec);
+    if (ec || results.empty())
+      return "frontend " + frontend->name() + ": backend " + backend->name() + ": cannot resolve '" + addr.host +
+             "': " + ec.message();
+    endpoint = results.begin()->endpoint();
+  }
+  std::weak_ptr<pool::Backend> weak = backend;
+  const std::string frontend_name = frontend->name();
+  const auto kind = settings->health.kind;
+  const bool close_on_down = settings->close_sessions_on_down;
+  if (kind == config::CheckKind::None) backend->set_up(true);
+  auto checker = health::Checker::create(
+      main_.get_executor(), settings->health, endpoint, addr.host,
+      [this, weak, frontend_name, kind, close_on_down](const health::Transition& t) {
+        auto b = weak.lock();
+        if (!b) return;
+        b->set_up(t.to != health::State::Down);
+        health::log_transition(frontend_name, b->name(), kind, t);
+        if (on_transition) on_transition(frontend_name, b->name(), t);
+        if (t.to == health::State::Down && t.from == health::State::Up && close_on_down) on_down_(b);
+      });
+  const pool::Backend* key = backend.get();
+  checker->set_on_outcome([this, key, frontend_name, name = backend->name()](const health::Outcome& o) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) it->second.last_outcome_at = std::chrono::steady_clock::now();
+    if (on_outcome) on_outcome(frontend_name, name, o);
+  });
+  if (started_) checker->start();
+  remove_backend(key);
+  entries_[key] = Entry{backend, std::move(checker), std::nullopt};
+  return {};
+}
+
+void BackendHealth::remove_backend(const pool::Backend* backend) {
+  auto it = entries_.find(backend);
+  if (it == entries_.end()) return;
+  it->second.checker->stop();
+  entries_.erase(it);
+}
+
+void BackendHealth::start() {
+  started_ = true;
+  for (auto& [_, e] : entries_) e.checker->start();
+}
+
+void BackendHealth::stop() {
+  for (auto& [_, e] : entries_) e.checker->stop();
+}
+
+bool BackendHealth::first_round_done() const {
+  for (const auto& [_, e] : entries_)
+    if (e.checker->state() == health::State::Unknown) return false;
+  return true;
+}
+
+std::optional<std::chrono::steady_clock::time_point> BackendHealth::last_outcome_at(const pool::Backend* b) const {
+  auto it = entries_.find(b);
+  return it == entries_.end() ? std::nullopt : it->second.last_outcome_at;
+}
+
+std::shared_ptr<health::Checker> BackendHealth::checker(const pool::Backend* backend) const {
+  auto it = entries_.find(backend);
+  return it == entries_.end() ? nullptr : it->second.checker;
+}
+
+}  // namespace kha::daemon

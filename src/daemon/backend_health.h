@@ -1,0 +1,63 @@
+// BackendHealth: the health checkers of every backend of every frontend, and the
+// glue between them and the data path: a transition flips the backend's `up` flag
+// (read per new session), logs one line, and, when a backend goes down, closes the
+// sessions pinned to it (on by default) so that watches reconnect at once.
+// Passive failures from the workers are routed to the right checker.
+// Runs the checkers on the main io_context.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "health/checker.h"
+#include "proxy/frontend_runtime.h"
+
+namespace kha::daemon {
+
+class BackendHealth {
+ public:
+  using OnDown = std::function<void(const pool::BackendPtr&)>;
+  // Observers for metrics, called on the main thread: (frontend, backend, ...).
+  std::function<void(const std::string&, const std::string&, const health::Outcome&)> on_outcome;
+  std::function<void(const std::string&, const std::string&, const health::Transition&)> on_transition;
+
+  BackendHealth(asio::io_context& main, OnDown on_down) : main_(main), on_down_(std::move(on_down)) {}
+
+  // Creates (not starts) a checker for every backend of `frontend` and hooks the
+  // frontend's passive-failure path. Returns "" or why a backend cannot be checked.
+  std::string add(const proxy::FrontendPtr& frontend);
+  // One backend (reload): a new checker, started at once when start() already ran.
+  // Replaces the backend's previous checker, if any (changed check settings).
+  std::string add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend);
+  // Stops and forgets the checker of `backend` (removed by reload).
+  void remove_backend(const pool::Backend* backend);
+  void start();
+  void stop();
+
+  // True once every checker has decided (Up or Down) at least once.
+  bool first_round_done() const;
+  // The checker of `backend`, or null.
+  std::shared_ptr<health::Checker> checker(const pool::Backend* backend) const;
+  // When the last probe outcome (or passive report) of `backend` was recorded; main thread.
+  std::optional<std::chrono::steady_clock::time_point> last_outcome_at(const pool::Backend* backend) const;
+
+ private:
+  struct Entry {
+    std::weak_ptr<pool::Backend> backend;
+    std::shared_ptr<health::Checker> checker;
+    std::optional<std::chrono::steady_clock::time_point> last_outcome_at;
+  };
+  asio::io_context& main_;
+  OnDown on_down_;
+  std::unordered_map<const pool::Backend*, Entry> entries_;
+  bool started_ = false;
+};
+
+}  // namespace kha::daemon

@@ -1,0 +1,227 @@
+"""Fixtures for kha proxy data-path tests: loopback backends that say who they are,
+a black hole, a hung process, and a kha proxy process started from flags.
+
+Everything listens on 127.0.0.1 or ::1 only. Every wait has a deadline.
+"""
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from support.process import kha_bin, free_port, wait_until  # noqa: F401  (re-exported)
+
+KHA_BIN = kha_bin()
+
+
+class IdentityBackend:
+    """A threaded TCP server on loopback. Modes:
+    - "identity": replies `<name>:<first bytes>` to the first read, then echoes.
+    - "hash": reads to EOF, then replies the sha256 hex digest of all bytes and closes
+      (proves byte-exact transfer and client->server half-close).
+    - "server_close": sends `<name>:bye`, shuts down its write side, then counts what
+      the client still sends (server->client half-close).
+    """
+
+    def __init__(self, name, mode="identity", host="127.0.0.1", family=socket.AF_INET):
+        self.name = name
+        self.mode = mode
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.address = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        self.accepted = 0
+        self.open = 0
+        self.received_after_close = 0
+        self.lock = threading.Lock()
+        self.closing = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.closing:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                self.open += 1
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            conn.settimeout(60)
+            if self.mode == "hash":
+                h = hashlib.sha256()
+                while True:
+                    data = conn.recv(1 << 20)
+                    if not data:
+                        break
+                    h.update(data)
+                conn.sendall(h.hexdigest().encode())
+            elif self.mode == "server_close":
+                conn.sendall(f"{self.name}:bye".encode())
+                conn.shutdown(socket.SHUT_WR)
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    with self.lock:
+                        self.received_after_close += len(data)
+            else:
+                first = True
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    if first:
+                        conn.sendall(f"{self.name}:".encode() + data)
+                        first = False
+                    else:
+                        conn.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                self.open -= 1
+            conn.close()
+
+    def stop(self):
+        self.closing = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class BlackHole:
+    """A port whose SYNs go unanswered: a listener with a full accept queue that
+    never accepts. Linux drops further SYNs (tcp_abort_on_overflow=0)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.fillers = []
+        # Fill the queue (backlog 0 still holds one, plus one in SYN-RECV on some kernels).
+        for _ in range(4):
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(s)
+        time.sleep(0.05)
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(("127.0.0.1", self.port))
+            self.works = False  # the kernel still answered: no black hole here
+        except (socket.timeout, OSError):
+            self.works = True
+        finally:
+            probe.close()
+
+    def stop(self):
+        for s in self.fillers:
+            s.close()
+        self.sock.close()
+
+
+class HungBackend:
+    """A separate process that listens and answers, then is SIGSTOPped: its kernel
+    still completes TCP handshakes, but nothing ever answers (a hung apiserver)."""
+
+    def __init__(self, name):
+        code = (
+            "import socket,sys\n"
+            "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            "s.bind(('127.0.0.1',0));s.listen(1024);print(s.getsockname()[1],flush=True)\n"
+            "while True:\n"
+            "  c,_=s.accept();d=c.recv(65536);c.sendall(sys.argv[1].encode()+b':'+d);c.close()\n"
+        )
+        self.proc = subprocess.Popen([sys.executable, "-c", code, name], stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+        self.address = f"127.0.0.1:{self.port}"
+
+    def hang(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def stop(self):
+        try:
+            os.kill(self.proc.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+class KhaProxy:
+    """`kha proxy` started from flags; waits for its `started` log line."""
+
+    def __init__(self, backends, listen=None, extra=(), health="none", admin=None, env=None):
+        self.port = free_port()
+        self.listen = listen or [f"127.0.0.1:{self.port}"]
+        self.admin_port = free_port() if admin is None else admin
+        args = [KHA_BIN, "proxy", "--health-check", health]
+        for l in self.listen:
+            args += ["--listen", l]
+        for b in backends:
+            args += ["--backend", b]
+        args += ["--admin", f"127.0.0.1:{self.admin_port}" if self.admin_port else ""]
+        args += list(extra)
+        self.log = tempfile.NamedTemporaryFile(prefix="kha-proxy-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        wait_until(lambda: "started" in self.output() or self.proc.poll() is not None, 15, "kha proxy to start")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"kha proxy exited {self.proc.returncode}:\n{self.output()}")
+
+    def output(self):
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def connect(self, timeout=10, host="127.0.0.1", port=None):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect((host, port or self.port))
+        return s
+
+    def ask(self, payload=b"hello", timeout=10):
+        """One client exchange; returns (reply, seconds)."""
+        start = time.monotonic()
+        with self.connect(timeout) as s:
+            s.sendall(payload)
+            reply = s.recv(65536)
+        return reply, time.monotonic() - start
+
+    def backends_view(self):
+        """The admin endpoint's /backends JSON."""
+        import json
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/backends", timeout=5) as r:
+            return json.load(r)
+
+    def active_sessions(self):
+        return sum(b["active_sessions"] for f in self.backends_view()["frontends"] for b in f["backends"])
+
+    def stop(self, sig=signal.SIGTERM, timeout=40):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        os.unlink(self.log.name)
+        return self.proc.returncode

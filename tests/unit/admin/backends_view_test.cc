@@ -1,0 +1,63 @@
+#include "admin/backends_view.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace kha::admin {
+namespace {
+
+// The shape the daemon serves on /backends (agreed with the lead).
+const char* kSample =
+    R"({"frontends":[{"name":"apiserver","listen":["127.0.0.1:6443"],"all_down":false,"backends":[)"
+    R"({"name":"cp1","address":"127.0.0.1:7001","state":"up","check":"https","last_check":{"ok":true,"layer":"","reason":"","latency_ms":1.2,"age_ms":300},"active_sessions":3,"sessions_total":10,"connect_failures":0},)"
+    R"({"name":"cp2","address":"127.0.0.1:7002","state":"down","check":"https","last_check":{"ok":false,"layer":"L7","reason":"status 500","latency_ms":2.5,"age_ms":1500},"active_sessions":0,"sessions_total":4,"connect_failures":1}]},)"
+    R"({"name":"etcd","listen":["127.0.0.1:2379"],"all_down":true,"backends":[)"
+    R"({"name":"e1","address":"127.0.0.1:7101","state":"down","check":"tcp","last_check":null,"active_sessions":0,"sessions_total":0,"connect_failures":12}]}]})";
+
+TEST(BackendsView, ParsesTheAgreedShape) {
+  std::string why;
+  const auto v = parse_backends_json(kSample, &why);
+  ASSERT_TRUE(v) << why;
+  ASSERT_EQ(v->frontends.size(), 2u);
+  const auto& cp1 = v->frontends[0].backends[0];
+  EXPECT_EQ(cp1.name, "cp1");
+  EXPECT_EQ(cp1.state, "up");
+  ASSERT_TRUE(cp1.last_check);
+  EXPECT_TRUE(cp1.last_check->ok);
+  EXPECT_DOUBLE_EQ(cp1.last_check->latency_ms, 1.2);
+  EXPECT_EQ(cp1.active_sessions, 3u);
+  EXPECT_EQ(cp1.sessions_total, 10u);
+  EXPECT_TRUE(v->frontends[1].all_down);
+  EXPECT_FALSE(v->frontends[1].backends[0].last_check);
+}
+
+TEST(BackendsView, JsonRoundTrips) {
+  std::string why;
+  const auto v = parse_backends_json(kSample, &why);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(nlohmann::json::parse(to_json(*v)), nlohmann::json::parse(kSample));
+  EXPECT_EQ(to_json(*v).substr(0, 60), std::string(kSample).substr(0, 60));  // documented key order
+}
+
+TEST(BackendsView, RendersTable) {
+  const auto v = parse_backends_json(kSample, nullptr);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(render_table(*v),
+            "FRONTEND   BACKEND  ADDRESS         STATE  CHECK  LAST CHECK      LATENCY  AGE        ACTIVE  TOTAL  CONNECT FAILURES\n"
+            "apiserver  cp1      127.0.0.1:7001  up     https  ok              1.2ms    300ms ago  3       10     0\n"
+            "apiserver  cp2      127.0.0.1:7002  down   https  L7: status 500  2.5ms    1.5s ago   0       4      1\n"
+            "etcd       e1       127.0.0.1:7101  down   tcp    -               -        -          0       0      12\n"
+            "frontend etcd: every backend is down; connections try all of them\n");
+}
+
+TEST(BackendsView, RejectsWhatIsNotTheDocument) {
+  std::string why;
+  EXPECT_FALSE(parse_backends_json("<html>", &why));
+  EXPECT_NE(why.find("parse error"), std::string::npos) << why;
+  EXPECT_FALSE(parse_backends_json(R"({"backends":[]})", &why));
+  EXPECT_FALSE(parse_backends_json(R"({"frontends":[{"name":1}]})", &why));
+}
+
+}  // namespace
+}  // namespace kha::admin

@@ -1,0 +1,66 @@
+// The standard admin pages: /readyz means "every frontend has a backend up".
+#include "admin/pages.h"
+
+#include <gtest/gtest.h>
+
+#include "admin/proxy_metrics.h"
+
+namespace kha::admin {
+namespace {
+
+BackendsView view(const std::string& api_state, const std::string& etcd_state) {
+  BackendsView v;
+  v.frontends.push_back({"apiserver", {"127.0.0.1:6443"}, false,
+                         {BackendView{"cp1", "10.0.0.1:6443", api_state, "https", {}, 0, 0, 0},
+                          BackendView{"cp2", "10.0.0.2:6443", "down", "https", {}, 0, 0, 0}}});
+  v.frontends.push_back({"etcd", {"127.0.0.1:2379"}, false,
+                         {BackendView{"e1", "10.0.0.1:2379", etcd_state, "tcp", {}, 0, 0, 0}}});
+  return v;
+}
+
+const Route& route(const std::vector<Route>& routes, const std::string& path) {
+  for (const auto& r : routes) {
+    if (r.path == path) return r;
+  }
+  throw std::runtime_error("no route " + path);
+}
+
+TEST(Pages, ReadyWhenEveryFrontendHasABackendUp) {
+  const auto r = readiness(view("up", "up"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+}
+
+TEST(Pages, NotReadyNamesEachFrontendWithoutABackend) {
+  const auto r = readiness(view("down", "down"));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body,
+            "not ready\nfrontend apiserver: no backend is up (2 configured)\n"
+            "frontend etcd: no backend is up (1 configured)\n");
+}
+
+TEST(Pages, StandardRoutesServeTheLiveView) {
+  Registry registry;
+  ProxyMetrics metrics(registry);
+  metrics.sessions.with({"apiserver", "cp1"})->inc(5);
+  std::string state = "up";
+  const auto routes = standard_routes({&registry, nullptr, [&] { return view(state, "up"); }});
+  const HttpRequest get{"GET", "/", "", 1, {}, ""};
+  EXPECT_EQ(route(routes, "/healthz").handler(get).body, "ok\n");
+  EXPECT_EQ(route(routes, "/readyz").handler(get).status, 200);
+  state = "down";
+  EXPECT_EQ(route(routes, "/readyz").handler(get).status, 503);  // apiserver has no backend up now
+  const auto backends = route(routes, "/backends").handler(get);
+  EXPECT_EQ(backends.content_type, "application/json");
+  std::string why;
+  const auto parsed = parse_backends_json(backends.body, &why);
+  ASSERT_TRUE(parsed) << why;
+  EXPECT_EQ(parsed->frontends[0].backends[0].state, "down");
+  const auto m = route(routes, "/metrics").handler(get);
+  EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(m.body.find("kha_proxy_sessions_total{frontend=\"apiserver\",backend=\"cp1\"} 5\n"), std::string::npos);
+  EXPECT_NE(m.body.find("# TYPE kha_proxy_connect_seconds histogram\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kha::admin
