@@ -89,6 +89,10 @@ bool expand_host_pattern(const std::string& pattern, std::vector<std::string>* o
     std::string num = std::to_string(i);
     if (a.size() > 1 && a[0] == '0' && num.size() < a.size()) num.insert(0, a.size() - num.size(), '0');
     if (!expand_host_pattern(head + num + tail, out, why)) return false;
+    if (out->size() > 10000) {
+      *why = "host range '" + pattern + "' expands to more than 10000 hosts";
+      return false;
+    }
   }
   return true;
 }

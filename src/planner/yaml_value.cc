@@ -1,6 +1,7 @@
 #include "planner/yaml_value.h"
 
 #include <charconv>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -87,7 +88,40 @@ Value yaml_to_value(const YAML::Node& node, const std::string& file, Diagnostics
   return convert(node, file, errors, 0);
 }
 
+namespace {
+
+// yaml-cpp parses nesting recursively: refuse documents deep enough to exhaust the stack.
+std::optional<Diagnostic> too_deep(std::string_view text, const std::string& file) {
+  constexpr int kMaxFlowDepth = 64;
+  constexpr std::size_t kMaxIndent = 256;
+  int depth = 0, line = 1;
+  std::size_t indent = 0;
+  bool at_line_start = true;
+  for (const char c : text) {
+    if (c == '\n') {
+      ++line;
+      indent = 0;
+      at_line_start = true;
+      continue;
+    }
+    if (at_line_start && (c == ' ' || c == '-')) {
+      if (++indent > kMaxIndent) return Diagnostic{file, line, 0, "", "indented deeper than 256 columns"};
+      continue;
+    }
+    at_line_start = false;
+    if (c == '[' || c == '{') {  // counted inside quoted strings too: false alarms only past 64
+      if (++depth > kMaxFlowDepth) return Diagnostic{file, line, 0, "", "nested deeper than 64 levels"};
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<YAML::Node> load_yaml(std::string_view text, const std::string& file) {
+  if (auto deep = too_deep(text, file)) return *deep;
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
