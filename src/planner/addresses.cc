@@ -84,6 +84,8 @@ void compute_addresses(PlanContext& ctx) {
     s.set_computed("first_kube_control_plane_address", ctx.addr[first].main_access_ip, "main_access_ip of " + first);
     s.set_computed("kube_apiserver_address", ctx.addr[host].main_ip, "main_ip");
     s.set_computed("kube_apiserver_access_address", ctx.addr[host].main_access_ip, "main_access_ip");
+    s.set_computed("etcd_address", ctx.addr[host].main_ip, "main_ip");
+    s.set_computed("etcd_access_address", ctx.addr[host].main_access_ip, "main_access_ip");
   }
 }
 

@@ -105,6 +105,7 @@ void compute_endpoints(PlanContext& ctx) {
       rule = "no LB of any kind: https://wrap(first_kube_control_plane_address):kube_apiserver_port";
     }
     ctx.endpoint[h] = e;
+    ctx.scope(h).set_computed("kube_apiserver_endpoint", e, "the endpoint rule");
     ctx.end(rule);
     const bool local = e.find("127.0.0.1") != std::string::npos || e.find("localhost") != std::string::npos;
     discovery[h] = local ? wrap_ipv6(fcpa) + ":" + std::to_string(v.sp) : strip_scheme(e);
@@ -234,8 +235,10 @@ void compute_endpoints(PlanContext& ctx) {
   for (const auto& h : ctx.inv.host_order()) {
     HostPlan hp;
     hp.name = h;
+    ctx.begin(h, "roles");
     for (const char* g : {"kube_control_plane", "kube_node", "etcd", "calico_rr"})
       if (ctx.inv.in_group(h, g)) hp.roles.push_back(g);
+    ctx.end("the Kubespray groups the host is in, directly or through [group:children]");
     const auto& a = ctx.addr[h];
     hp.main_ip = a.main_ip;
     hp.main_access_ip = a.main_access_ip;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "common/address.h"
 #include "planner/context.h"
@@ -138,15 +139,14 @@ void compute_findings(PlanContext& ctx) {
 
   // etcd behind a VIP (spec 9).
   const EtcdPlan& e = c.etcd;
-  if (s.user_set("etcd_client_url") && !ctx.etcd_hosts.empty()) {
-    bool group_level = true;
-    for (const auto& h : ctx.etcd_hosts)
-      if (const Host* hh = ctx.inv.find_host(h); hh && (hh->vars.count("etcd_client_url") || hh->file_vars.count("etcd_client_url")))
-        group_level = false;
-    if (group_level)
+  if (s.user_set("etcd_client_url") && ctx.etcd_hosts.size() > 1) {
+    std::set<std::string> urls;
+    for (const auto& hp : ctx.plan.hosts)
+      if (hp.etcd_member) urls.insert(hp.etcd_member->client_url);
+    if (urls.size() == 1)
       ctx.finding("warning", "etcd-client-url-shared", "etcd_client_url",
-                  "etcd_client_url is set for a group: every etcd member advertises " + ctx.str(s, "etcd_client_url") +
-                      " as its client URL; peer URLs and the initial cluster keep member addresses");
+                  "etcd_client_url gives every etcd member the same client URL (" + *urls.begin() +
+                      "): each advertises it; peer URLs and the initial cluster keep member addresses");
   }
   if (ctx.plan.cluster.etcd_behind_vip)
     for (const auto& a : e.access_addresses) {

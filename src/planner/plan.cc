@@ -213,7 +213,10 @@ Result<Plan> plan(const PlanInput& input) {
   ctx.nodes = inv.hosts_of("kube_node");
   ctx.calico_rr = inv.hosts_of("calico_rr");
   ctx.etcd_group = inv.hosts_of("etcd");
-  ctx.k8s_cluster = unique_concat({&ctx.cps, &ctx.nodes, &ctx.calico_rr});
+  // groups['k8s_cluster'] in the inventory's order when it is declared (it decides which host
+  // settles kube-proxy's server), completed by the members Kubespray's dynamic_groups adds.
+  const std::vector<std::string> declared = inv.hosts_of("k8s_cluster");
+  ctx.k8s_cluster = unique_concat({&declared, &ctx.cps, &ctx.nodes, &ctx.calico_rr});
   if (ctx.cps.empty()) {
     ctx.finding("error", "no-control-plane", "kube_control_plane",
                 "the kube_control_plane group is empty or missing; Kubespray's inventory check fails "

@@ -173,6 +173,9 @@ TEST(Etcd, VipAndKubeadm) {
   EXPECT_TRUE(p->cluster().etcd_behind_vip);
   EXPECT_TRUE(p->has_finding("etcd-client-url-shared"));
   EXPECT_FALSE(p->has_finding("etcd-vip-not-in-cert"));
+  auto own = run(kBaseIni, "etcd_client_url: \"https://{{ etcd_access_address }}:2379\"\n");
+  EXPECT_EQ(own->host("cp3").etcd_member->client_url, "https://10.0.0.3:2379");
+  EXPECT_FALSE(own->has_finding("etcd-client-url-shared"));
   auto k = run(kBaseIni, "etcd_deployment_type: kubeadm\n");
   EXPECT_EQ(k->cluster().etcd.apiserver_etcd_servers, "https://127.0.0.1:2379");
   auto named = run(kBaseIni, "etcd_member_name: \"{{ inventory_hostname }}-etcd\"\n");
