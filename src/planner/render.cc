@@ -1,0 +1,127 @@
+#include "planner/render.h"
+
+#include "common/address.h"
+
+namespace kha::planner {
+
+namespace {
+
+std::string q(const std::string& s) { return "\"" + s + "\""; }
+
+std::string header(const Plan& plan, const std::string& what) {
+  return "# " + what + "\n# Rendered by `kha plan render` (Kubespray " +
+         std::string(plan.version == KubesprayVersion::V2_28 ? "2.28" : "2.31") +
+         " behaviour). Check it: kha check-config FILE\n";
+}
+
+struct FrontendSpec {
+  std::string name;
+  std::vector<std::string> listen;
+  std::string balance;
+  std::string health_kind;
+  std::vector<std::pair<std::string, std::string>> backends;  // name, address
+  std::string timeouts;  // extra YAML lines under the frontend, already indented
+};
+
+std::string kha_config(const std::string& head, const std::string& admin, const FrontendSpec& f) {
+  std::string out = head;
+  out += "log_format: text\nadmin:\n  listen: " + q(admin) + "\nfrontends:\n";
+  out += "  - name: " + f.name + "\n    listen: [";
+  for (std::size_t i = 0; i < f.listen.size(); ++i) out += (i ? ", " : "") + q(f.listen[i]);
+  out += "]\n    balance: " + f.balance + "\n" + f.timeouts;
+  out += "    health:\n      kind: " + f.health_kind + "\n";
+  if (f.health_kind == "https") out += "      path: /readyz\n      expect_status: 200\n";
+  out += "      tls:\n        verify: false\n    backends:\n";
+  for (const auto& [name, address] : f.backends) out += "      - name: " + q(name) + "\n        address: " + q(address) + "\n";
+  return out;
+}
+
+std::string manifest(const std::string& host, int admin_port) {
+  const std::string port = std::to_string(admin_port);
+  return "# kha proxy as the node-local apiserver LB of " + host +
+         " (replaces Kubespray's nginx-proxy/haproxy static pod).\n"
+         "# Install: /etc/kubernetes/manifests/kha-proxy.yaml; its config: /etc/kha/proxy.yaml.\n"
+         "# A config change does not need a new pod: kha reloads the file on SIGHUP without dropping sessions.\n"
+         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kha-proxy\n  namespace: kube-system\n  labels:\n"
+         "    addonmanager.kubernetes.io/mode: Reconcile\n    k8s-app: kube-kha-proxy\nspec:\n  hostNetwork: true\n"
+         "  dnsPolicy: ClusterFirstWithHostNet\n  nodeSelector:\n    kubernetes.io/os: linux\n"
+         "  priorityClassName: system-node-critical\n  containers:\n  - name: kha-proxy\n"
+         "    image: kha:" KHA_VERSION "\n    imagePullPolicy: IfNotPresent\n"
+         "    command: [\"kha\", \"proxy\", \"--config\", \"/etc/kha/proxy.yaml\"]\n"
+         "    resources:\n      requests:\n        cpu: 25m\n        memory: 32M\n"
+         "    livenessProbe:\n      httpGet:\n        host: 127.0.0.1\n        path: /healthz\n        port: " + port + "\n"
+         "    readinessProbe:\n      httpGet:\n        host: 127.0.0.1\n        path: /readyz\n        port: " + port + "\n"
+         "    volumeMounts:\n    - mountPath: /etc/kha\n      name: etc-kha\n      readOnly: true\n"
+         "  volumes:\n  - name: etc-kha\n    hostPath:\n      path: /etc/kha\n";
+}
+
+std::string wildcard(const std::optional<std::string>& address, int port) {
+  return (address && is_ipv6_literal(*address) ? "[::]:" : "0.0.0.0:") + std::to_string(port);
+}
+
+}  // namespace
+
+std::vector<RenderedFile> render(const Plan& plan) {
+  std::vector<RenderedFile> out;
+  const ClusterPlan& c = plan.cluster;
+  std::vector<std::pair<std::string, std::string>> cps;
+  for (std::size_t i = 0; i < c.control_plane_backends.size(); ++i)
+    cps.emplace_back(c.control_plane_names[i], c.control_plane_backends[i]);
+  // The admin endpoint (/healthz, /readyz) takes the place of Kubespray's healthz port, on loopback only.
+  const int admin_port = c.healthcheck_port && c.healthcheck_port != c.lb_port ? c.healthcheck_port : (c.lb_port == 8081 ? 8082 : 8081);
+  for (const auto& h : plan.hosts) {
+    const std::string dir = "hosts/" + h.name + "/";
+    if (h.localhost_lb_installed) {
+      FrontendSpec f{"apiserver", c.localhost_lb.listen, "leastconn", "https", cps,
+                     "    timeouts:\n      connect: 1s\n      client_idle: 3h\n      server_idle: 3h\n"};
+      out.push_back({dir + "etc/kha/proxy.yaml",
+                     kha_config(header(plan, "kha proxy: node-local apiserver LB of " + h.name + " (listens where "
+                                             "Kubespray's " + c.localhost_lb.type + " would)"),
+                                "127.0.0.1:" + std::to_string(admin_port), f),
+                     true});
+      out.push_back({dir + "etc/kubernetes/manifests/kha-proxy.yaml", manifest(h.name, admin_port), false});
+    }
+    if (!h.etc_hosts.empty()) {
+      std::string text = "# Lines for /etc/hosts on " + h.name + " (Kubespray 2.28 behaviour)\n";
+      for (const auto& line : h.etc_hosts) text += line + "\n";
+      out.push_back({dir + "etc/hosts.kha", text, false});
+    }
+  }
+  if (c.external_lb) {
+    const std::string listen = wildcard(c.external_lb_address, c.external_lb_port);
+    FrontendSpec f{"kubernetes-apiserver-https", {listen}, "roundrobin", "https", cps,
+                   "    timeouts:\n      client_idle: 3h\n      server_idle: 3h\n"};
+    out.push_back({"external-lb/etc/kha/proxy.yaml",
+                   kha_config(header(plan, "kha proxy as the external apiserver LB (" +
+                                               c.apiserver_loadbalancer_domain_name.value_or("?") + ":" +
+                                               std::to_string(c.external_lb_port) + "); hold the VIP with kha vip"),
+                              "127.0.0.1:8081", f),
+                   true});
+    std::string hap = "# The document's HAProxy example for this cluster (ha-mode.md), equivalent to proxy.yaml\n"
+                      "listen kubernetes-apiserver-https\n  bind :" + std::to_string(c.external_lb_port) +
+                      "\n  mode tcp\n  option log-health-checks\n  timeout client 3h\n  timeout server 3h\n";
+    for (const auto& [name, address] : cps) hap += "  server " + name + " " + address + " check check-ssl verify none inter 10000\n";
+    hap += "  balance roundrobin\n";
+    out.push_back({"external-lb/haproxy.cfg", hap, false});
+  }
+  if (c.etcd_behind_vip && !c.etcd_member_client_backends.empty()) {
+    std::string port = "2379";
+    std::optional<std::string> vip;
+    if (!c.etcd.access_addresses.empty()) {
+      std::string a = c.etcd.access_addresses.front();
+      a = a.substr(a.find("://") == std::string::npos ? 0 : a.find("://") + 3);
+      if (auto hp = parse_host_port(a.substr(0, a.find('/')))) port = std::to_string(hp->port), vip = hp->host;
+    }
+    std::vector<std::pair<std::string, std::string>> members;
+    for (const auto& b : c.etcd_member_client_backends) members.emplace_back(b, b);
+    FrontendSpec f{"etcd", {wildcard(vip, std::stoi(port))}, "leastconn", "tls", members, ""};
+    out.push_back({"etcd-lb/etc/kha/proxy.yaml",
+                   kha_config(header(plan, "kha proxy in front of etcd (etcd_access_addresses " +
+                                               c.etcd.apiserver_etcd_servers + "); TLS passes through to the members"),
+                              "127.0.0.1:8082", f),
+                   true});
+  }
+  return out;
+}
+
+}  // namespace kha::planner
