@@ -36,6 +36,7 @@ constexpr const char* kSelector = "labelSelector=kubernetes.io%2Fservice-name%3D
 constexpr auto kWatchSeconds = std::chrono::seconds(60);  // the server ends a watch after this
 constexpr auto kReadTimeout = std::chrono::seconds(90);   // silence longer than this: the API is gone
 constexpr std::size_t kMaxBody = 16u << 20;
+constexpr auto kSettle = std::chrono::milliseconds(200);  // quiet time after watch events before reconciling
 
 bool read_file(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
@@ -239,6 +240,7 @@ struct Discovery::State {
   std::map<std::string, std::vector<HostPort>> slices;  // by slice name
   std::string resource_version;
   asio::steady_timer pause{io};
+  asio::steady_timer settle{io};
   std::shared_ptr<asio::ssl::stream<tcp::socket>> current;  // the open connection, for stop()
 
   State(asio::io_context& i) : io(i) {}
@@ -251,6 +253,15 @@ struct Discovery::State {
         if (seen.insert(b.to_string()).second) all.push_back(b);
     std::sort(all.begin(), all.end(), [](const HostPort& a, const HostPort& b) { return a.to_string() < b.to_string(); });
     on_set(all);
+  }
+
+  // Watch events come in bursts (one per slice: a member moving between slices is a
+  // DELETED and an ADDED); report once the burst is over, never a state in between.
+  void report_soon(const std::shared_ptr<State>& self) {
+    settle.expires_after(kSettle);
+    settle.async_wait([self](const asio::error_code& ec) {
+      if (!ec && !self->stopped) self->report();
+    });
   }
 };
 
@@ -448,7 +459,7 @@ asio::awaitable<std::string> list_and_watch(std::shared_ptr<Discovery::State> st
               const std::string name = object["metadata"]["name"].get<std::string>();
               if (type == "DELETED") st->slices.erase(name);
               else st->slices[name] = backends_of(object, st->settings.port);
-              st->report();
+              st->report_soon(st);
             }
             return line_buffer.size() < kMaxBody;
           });
@@ -519,6 +530,7 @@ void Discovery::start() {
 void Discovery::stop() {
   state_->stopped = true;
   state_->pause.cancel();
+  state_->settle.cancel();
   if (state_->current) {
     asio::error_code ec;
     state_->current->lowest_layer().close(ec);
