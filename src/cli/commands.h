@@ -9,6 +9,7 @@ namespace kha::cli {
 void add_proxy_command(CLI::App& root, int* exit_code);
 void add_check_config_command(CLI::App& root, int* exit_code);
 void add_status_command(CLI::App& root, int* exit_code);
+void add_reload_command(CLI::App& root, int* exit_code);
 void add_demo_command(CLI::App& root, int* exit_code);
 void add_plan_command(CLI::App& root, int* exit_code);
 void add_vip_command(CLI::App& root, int* exit_code);

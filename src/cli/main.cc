@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   kha::cli::add_proxy_command(app, &exit_code);
   kha::cli::add_check_config_command(app, &exit_code);
   kha::cli::add_status_command(app, &exit_code);
+  kha::cli::add_reload_command(app, &exit_code);
   kha::cli::add_plan_command(app, &exit_code);
   kha::cli::add_vip_command(app, &exit_code);
   kha::cli::add_demo_command(app, &exit_code);

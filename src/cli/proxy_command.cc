@@ -23,6 +23,8 @@ struct ProxyFlags {
   std::string log_format = "text";
   int workers = 0;
   bool no_splice = false;
+  std::string takeover_socket;  // serve takeovers here (and, with takeover, take over from it)
+  bool takeover = false;
 };
 
 constexpr const char* kProxyHelp = R"(Forward TCP from local listeners to every healthy backend.
@@ -38,7 +40,12 @@ apiserver. Sessions pinned to a backend that goes down are closed so that watche
 reconnect at once.
 
 Signals: SIGTERM/SIGINT stop accepting, drain sessions up to shutdown_grace (30s),
-then close the rest and exit 0.
+then close the rest and exit 0. SIGHUP (or `kha reload`) reloads the config file.
+
+Binary upgrade: run with --takeover-socket PATH; start the new binary with the same
+flags plus --takeover. It receives the listening sockets from the old process, serves
+on them, and the old one stops accepting, drains up to shutdown_grace and exits 0: no
+connection is refused. The new process then serves PATH for the next upgrade.
 
 Examples:
   kha proxy --config /etc/kha/kha.yaml
@@ -100,11 +107,34 @@ int run_proxy(const ProxyFlags& flags) {
     }
   }
   std::signal(SIGPIPE, SIG_IGN);  // splice(2) to a closed socket raises it; we handle EPIPE
+  if (flags.takeover && flags.takeover_socket.empty()) {
+    std::cerr << "kha proxy: --takeover needs --takeover-socket PATH (the old process's)\n";
+    return 2;
+  }
   daemon::ProxyServer server(std::move(config));
+  daemon::TakeoverClient takeover;
+  if (flags.takeover) {
+    if (auto error = takeover.receive(flags.takeover_socket, std::chrono::seconds(10)); !error.empty()) {
+      log::error("takeover_failed", {{"error", error}});
+      std::cerr << "kha proxy: " << error << "\n";
+      return 1;
+    }
+    server.inherit_listeners(takeover.take_listeners());
+  }
   if (auto error = server.start(); !error.empty()) {
     log::error("start_failed", {{"error", error}});
     std::cerr << "kha proxy: " << error << "\n";
-    return 1;
+    return 1;  // a takeover not confirmed: the old process keeps serving
+  }
+  if (!flags.takeover_socket.empty())
+    if (auto error = server.enable_takeover(flags.takeover_socket); !error.empty()) {
+      log::error("start_failed", {{"error", error}});
+      std::cerr << "kha proxy: " << error << "\n";
+      return 1;
+    }
+  if (flags.takeover) {
+    if (auto error = takeover.confirm(); !error.empty()) log::warn("takeover_confirm_failed", {{"error", error}});
+    else log::info("took_over", {{"socket", flags.takeover_socket}});
   }
   return server.run();
 }
@@ -125,6 +155,10 @@ void add_proxy_command(CLI::App& root, int* exit_code) {
   cmd->add_option("--workers", flags->workers, "Worker threads; 0 = one per core")->check(CLI::Range(0, 256));
   cmd->add_flag("--no-splice", flags->no_splice, "Copy through user space instead of splice(2)");
   cmd->add_option("--log-format", flags->log_format, "text or json");
+  cmd->add_option("--takeover-socket", flags->takeover_socket,
+                  "Unix socket through which a new kha process takes over the listeners");
+  cmd->add_flag("--takeover", flags->takeover,
+                "Take over the listeners of the kha process serving --takeover-socket, then replace it");
   cmd->callback([flags, exit_code] { *exit_code = run_proxy(*flags); });
 }
 

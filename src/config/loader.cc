@@ -134,6 +134,13 @@ const Fields<Backend> kBackendFields = {
     scalar("address", &Backend::address),
 };
 
+const Fields<Discovery> kDiscoveryFields = {
+    scalar("kubeconfig", &Discovery::kubeconfig),
+    scalar("port", &Discovery::port),
+    scalar("state_file", &Discovery::state_file),
+    scalar("retry", &Discovery::retry),
+};
+
 const Fields<Frontend> kFrontendFields = {
     scalar("name", &Frontend::name),
     string_list("listen", &Frontend::listen, "host:port addresses"),
@@ -145,6 +152,7 @@ const Fields<Frontend> kFrontendFields = {
     nested("timeouts", &Frontend::timeouts, &kTimeoutFields),
     nested("hedge", &Frontend::hedge, &kHedgeFields),
     nested("health", &Frontend::health, &kHealthFields),
+    nested("discovery", &Frontend::discovery, &kDiscoveryFields),
     list_of("backends", &Frontend::backends, &kBackendFields, "backends"),
 };
 

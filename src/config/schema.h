@@ -65,6 +65,16 @@ struct Backend {
   std::string address;  // host:port, IPv6 as [addr]:port
 };
 
+// Endpoint discovery (issue 5): learn the frontend's backends from the cluster, as
+// k3s does, by watching the EndpointSlices of default/kubernetes through this very
+// frontend. The static backends are the seed and the fallback.
+struct Discovery {
+  std::string kubeconfig;     // "" = discovery off; else a kubeconfig (client cert or token, CA)
+  int port = 0;               // 0..65535: 0 = the port the EndpointSlice names, else this one
+  std::string state_file;     // "" = none; the last learned set, for a restart during an API outage
+  Millis retry = 2s;          // > 0: pause before listing again after an error
+};
+
 struct Frontend {
   std::string name;                  // unique, [a-z0-9_-]+
   std::vector<std::string> listen;   // >= 1 host:port
@@ -76,6 +86,7 @@ struct Frontend {
   Timeouts timeouts;
   Hedge hedge;
   HealthCheck health;
+  Discovery discovery;
 };
 
 struct Admin {

@@ -194,6 +194,10 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
   positive(p + ".timeouts.server_idle", f.timeouts.server_idle);
   within(p + ".hedge.first_bytes_max", f.hedge.first_bytes_max, 1, 65536);
   health(p + ".health", f.health);
+  within(p + ".discovery.port", f.discovery.port, 0, 65535);
+  positive(p + ".discovery.retry", f.discovery.retry);
+  if (f.discovery.kubeconfig.empty() && !f.discovery.state_file.empty())
+    fail(p + ".discovery.kubeconfig", "is required when state_file is set");
 }
 
 void Checker::run() {

@@ -27,7 +27,7 @@ AdminWiring::AdminWiring(asio::io_context& main, const std::vector<proxy::Fronte
                          BackendHealth& health)
     : main_(main), frontends_(frontends), health_(health) {}
 
-std::string AdminWiring::start(const std::string& listen) {
+std::string AdminWiring::start(const std::string& listen, std::vector<admin::Route> extra) {
   if (listen.empty()) return {};
   std::string why;
   auto hp = parse_host_port(listen, &why);
@@ -36,7 +36,9 @@ std::string AdminWiring::start(const std::string& listen) {
   pages.metrics = &registry_;
   pages.before_metrics = [this] { refresh(); };
   pages.backends = [this] { return view(); };
-  server_ = std::make_unique<admin::AdminServer>(main_, *hp, admin::standard_routes(std::move(pages)));
+  auto routes = admin::standard_routes(std::move(pages));
+  for (auto& r : extra) routes.push_back(std::move(r));
+  server_ = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes));
   if (auto ec = server_->start()) return "cannot listen on admin address " + hp->to_string() + ": " + ec.message();
   return {};
 }

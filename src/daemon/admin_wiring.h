@@ -26,7 +26,8 @@ class AdminWiring {
   AdminWiring(asio::io_context& main, const std::vector<proxy::FrontendPtr>& frontends, BackendHealth& health);
 
   // Binds `listen` ("" = no admin endpoint). Returns "" or why it cannot.
-  std::string start(const std::string& listen);
+  // `extra` routes are served beside the standard pages (POST /reload).
+  std::string start(const std::string& listen, std::vector<admin::Route> extra = {});
   void stop();
 
   admin::BackendsView view() const;

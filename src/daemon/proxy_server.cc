@@ -1,5 +1,10 @@
 #include "daemon/proxy_server.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <thread>
 
@@ -51,6 +56,26 @@ std::error_code probe_exclusive(asio::io_context& io, const tcp::endpoint& e) {
   return ec;
 }
 
+// One listening socket of an SO_REUSEPORT group (one per worker), as Worker opened
+// them before; opened here so that the server keeps a descriptor to hand over.
+int open_listener(const tcp::endpoint& e, std::error_code* ec) {
+  int fd = ::socket(e.address().is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    *ec = std::error_code(errno, std::system_category());
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (e.address().is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd, e.data(), static_cast<socklen_t>(e.size())) < 0 || ::listen(fd, 4096) < 0) {
+    *ec = std::error_code(errno, std::system_category());
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 ProxyServer::ProxyServer(config::Config config) : config_(std::move(config)) {
@@ -58,7 +83,21 @@ ProxyServer::ProxyServer(config::Config config) : config_(std::move(config)) {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
-  for (const auto& f : config_.frontends) {
+  for (const auto& file_fe : config_.frontends) {
+    // Discovery's state file, when there is a good one, replaces the static seed.
+    config::Frontend f = file_fe;
+    if (!f.discovery.state_file.empty()) {
+      std::string why;
+      if (auto state = load_state(f.discovery.state_file, &why)) {
+        learned_[f.name] = *state;
+        f = with_backends(file_fe, *state);
+        log::info("discovery_state_loaded", {{"frontend", f.name}, {"file", f.discovery.state_file},
+                                             {"backends", std::to_string(state->size())}});
+      } else if (!why.empty()) {
+        log::warn("discovery_state_ignored",
+                  {{"frontend", f.name}, {"error", why}, {"action", "starting from the static backends"}});
+      }
+    }
     pool::BackendList backends;
     for (const auto& b : f.backends) {
       auto hp = parse_host_port(b.address);
@@ -71,6 +110,9 @@ ProxyServer::ProxyServer(config::Config config) : config_(std::move(config)) {
 
 ProxyServer::~ProxyServer() {
   for (auto& w : workers_) w->stop_and_join();
+  close_listen_fds();
+  for (auto& [_, fds] : inherited_)
+    for (int fd : fds) ::close(fd);
 }
 
 std::string ProxyServer::start() {
@@ -80,6 +122,11 @@ std::string ProxyServer::start() {
   for (auto& fe : frontends_)
     for (const auto& text : fe->settings()->listen)
       if (auto error = bind_listener(fe, text); !error.empty()) return error;
+  for (auto& [where, fds] : inherited_) {  // endpoints the new config no longer has
+    log::info("takeover_listener_dropped", {{"listen", where}, {"reason", "not in the config"}});
+    for (int fd : fds) ::close(fd);
+  }
+  inherited_.clear();
   for (auto& fe : frontends_)
     if (auto error = health_.add(fe); !error.empty()) return error;
   health_.on_outcome = [this](const std::string& f, const std::string& b, const health::Outcome& o) {
@@ -88,25 +135,181 @@ std::string ProxyServer::start() {
   health_.on_transition = [this](const std::string& f, const std::string& b, const health::Transition& t) {
     admin_.on_transition(f, b, t);
   };
-  if (auto error = admin_.start(config_.admin.listen); !error.empty()) return error;
+  if (auto error = admin_.start(config_.admin.listen, admin_routes()); !error.empty()) return error;
   for (auto& w : workers_) w->start();
   health_.start();
+  for (auto& fe : frontends_)
+    if (auto error = start_discovery(fe); !error.empty()) return error;
   return {};
+}
+
+config::Frontend ProxyServer::with_backends(const config::Frontend& from_file, const std::vector<HostPort>& set) const {
+  config::Frontend f = from_file;
+  f.backends.clear();
+  for (const auto& hp : set) {
+    config::Backend b{hp.to_string(), hp.to_string()};
+    for (const auto& s : from_file.backends)
+      if (auto a = parse_host_port(s.address); a && a->host == hp.host && a->port == hp.port)
+        b.name = s.name.empty() ? s.address : s.name;
+    f.backends.push_back(std::move(b));
+  }
+  return f;
+}
+
+// Discovery connects to the frontend's own first listen address (loopback for a
+// wildcard), so the list and watch reach whichever apiserver kha considers up.
+std::string ProxyServer::start_discovery(const proxy::FrontendPtr& fe) {
+  const auto settings = fe->settings();
+  if (settings->discovery.kubeconfig.empty()) return {};
+  std::string why;
+  auto kc = load_kubeconfig(settings->discovery.kubeconfig, &why);
+  if (!kc) return "frontend " + fe->name() + ": discovery: " + why;
+  const auto it = bound_.find({fe->name(), settings->listen.front()});
+  if (it == bound_.end() || it->second.empty()) return "frontend " + fe->name() + ": discovery: no listener to connect to";
+  auto e = it->second.front();
+  if (e.address().is_unspecified())
+    e.address(e.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
+                                  : asio::ip::address(asio::ip::address_v4::loopback()));
+  const std::string name = fe->name();
+  auto d = std::make_unique<Discovery>(
+      main_, name, HostPort{e.address().to_string(), e.port()}, settings->discovery, std::move(*kc),
+      [this, name](const std::vector<HostPort>& set) { apply_discovered(name, set); },
+      [this, name](const std::string& error) { on_discovery_error(name, error); });
+  d->start();
+  log::info("discovery_started", {{"frontend", name}, {"kubeconfig", settings->discovery.kubeconfig},
+                                  {"through", endpoint_text(e)}});
+  discoveries_.push_back(std::move(d));
+  return {};
+}
+
+void ProxyServer::apply_discovered(const std::string& frontend, const std::vector<HostPort>& set) {
+  if (stopping_) return;
+  auto file_fe = std::find_if(config_.frontends.begin(), config_.frontends.end(),
+                              [&](const auto& f) { return f.name == frontend; });
+  if (file_fe == config_.frontends.end()) return;
+  if (set.empty()) {  // never drop to zero: an empty list is a broken API, not a cluster without apiservers
+    log::warn("discovery_empty", {{"frontend", frontend}, {"action", "kept the current backends"}});
+    return;
+  }
+  auto same = [&](const std::vector<HostPort>& a) {
+    return a.size() == set.size() && std::equal(a.begin(), a.end(), set.begin(), [](const auto& x, const auto& y) {
+             return x.host == y.host && x.port == y.port;
+           });
+  };
+  auto known = learned_.find(frontend);
+  const bool changed = known == learned_.end() || !same(known->second);
+  const auto current = std::find_if(frontends_.begin(), frontends_.end(), [&](const auto& f) { return f->name() == frontend; });
+  const bool applied = current != frontends_.end() && (*current)->backends().snapshot()->size() == set.size();
+  if (!changed && applied) return;
+  learned_[frontend] = set;
+  const auto next = with_backends(*file_fe, set);
+  std::string names;
+  for (const auto& b : next.backends) names += (names.empty() ? "" : ",") + b.address;
+  if (auto e = apply_frontend(next); !e.empty()) log::error("discovery_apply_failed", {{"frontend", frontend}, {"error", e}});
+  log::info("discovery_backends", {{"frontend", frontend}, {"backends", names}});
+  if (const auto& file = file_fe->discovery.state_file; !file.empty() && changed)
+    if (auto e = save_state(file, frontend, set); !e.empty())
+      log::error("discovery_state_write_failed", {{"frontend", frontend}, {"error", e}});
+}
+
+// The API is unreachable: keep what we know; if none of it is up any more, add the
+// static backends back (the fallback) so that discovery itself can get through again.
+void ProxyServer::on_discovery_error(const std::string& frontend, const std::string& why) {
+  log::warn("discovery_failed", {{"frontend", frontend}, {"error", why}, {"action", "kept the current backends"}});
+  if (stopping_) return;
+  auto fe = std::find_if(frontends_.begin(), frontends_.end(), [&](const auto& f) { return f->name() == frontend; });
+  auto file_fe = std::find_if(config_.frontends.begin(), config_.frontends.end(),
+                              [&](const auto& f) { return f.name == frontend; });
+  if (fe == frontends_.end() || file_fe == config_.frontends.end()) return;
+  const auto list = (*fe)->backends().snapshot();
+  if (std::any_of(list->begin(), list->end(), [](const auto& b) { return b->up(); })) return;
+  auto next = with_backends(*file_fe, {});
+  next.backends = file_fe->backends;
+  for (const auto& b : *list)
+    if (std::none_of(next.backends.begin(), next.backends.end(), [&](const auto& s) {
+          auto a = parse_host_port(s.address);
+          return a && a->host == b->address().host && a->port == b->address().port;
+        }))
+      next.backends.push_back({b->name(), b->address().to_string()});
+  if (next.backends.size() == list->size()) return;  // the static ones are there already
+  log::warn("discovery_fallback", {{"frontend", frontend}, {"action", "added the static backends back"}});
+  (void)apply_frontend(next);
+}
+
+// POST /reload: the same reload as SIGHUP, answered with its outcome (`kha reload`).
+std::vector<admin::Route> ProxyServer::admin_routes() {
+  return {{"POST", "/reload", [this](const admin::HttpRequest&) {
+             const auto problems = reload();
+             if (problems.empty()) return admin::text_response(200, "ok: reloaded " + config_.source);
+             std::string body = "reload failed, kept the running config:";
+             for (const auto& p : problems) body += "\n" + p;
+             return admin::text_response(400, body);
+           }}};
 }
 
 std::string ProxyServer::bind_listener(const proxy::FrontendPtr& fe, const std::string& text) {
   std::string error;
   const auto endpoints = resolve_listen(main_, text, &error);
   if (endpoints.empty()) return "frontend " + fe->name() + ": listen " + error;
+  auto& owned = listen_fds_[{fe->name(), text}];
   for (const auto& e : endpoints) {
-    if (auto ec = probe_exclusive(main_, e))
-      return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
-    for (auto& w : workers_)
-      if (auto ec = w->listen(fe, e))
-        return "frontend " + fe->name() + ": cannot listen on " + endpoint_text(e) + ": " + ec.message();
+    const std::string where = endpoint_text(e);
+    auto fail = [&](std::error_code ec) { return "frontend " + fe->name() + ": cannot listen on " + where + ": " + ec.message(); };
+    std::vector<int> fds;
+    if (auto it = inherited_.find(where); it != inherited_.end()) {
+      fds = std::move(it->second);  // the old process's sockets: the same accept queues, nothing refused
+      inherited_.erase(it);
+    } else if (auto ec = probe_exclusive(main_, e)) {
+      return fail(ec);
+    }
+    while (fds.size() < workers_.size()) {  // one socket per worker, more if inherited
+      std::error_code ec;
+      const int fd = open_listener(e, &ec);
+      if (fd < 0) {
+        for (int f : fds) ::close(f);
+        return fail(ec);
+      }
+      fds.push_back(fd);
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      owned.emplace_back(where, fds[i]);
+      const int dup = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+      if (dup < 0) return fail(std::error_code(errno, std::system_category()));
+      if (auto ec = workers_[i % workers_.size()]->listen(fe, e, dup)) {
+        ::close(dup);
+        return fail(ec);
+      }
+    }
   }
   bound_[{fe->name(), text}] = endpoints;
   return {};
+}
+
+void ProxyServer::close_listen_fds() {
+  for (auto& [_, fds] : listen_fds_)
+    for (auto& [where, fd] : fds) ::close(fd);
+  listen_fds_.clear();
+}
+
+std::string ProxyServer::enable_takeover(const std::string& path) {
+  TakeoverServer::Hooks hooks;
+  hooks.listeners = [this] {
+    std::vector<std::pair<std::string, int>> out;
+    for (const auto& [_, fds] : listen_fds_) out.insert(out.end(), fds.begin(), fds.end());
+    return out;
+  };
+  // The new process binds the admin address itself: free it before it starts.
+  hooks.before_handoff = [this] { admin_.stop(); };
+  hooks.after_handoff = [this](bool served) {
+    if (served) {
+      asio::co_spawn(main_, shutdown("takeover"), [](std::exception_ptr) {});
+      return;
+    }
+    if (auto e = admin_.start(config_.admin.listen, admin_routes()); !e.empty())
+      log::error("admin_restart_failed", {{"error", e}});
+  };
+  takeover_ = std::make_unique<TakeoverServer>(main_, path, std::move(hooks));
+  return takeover_->start();
 }
 
 void ProxyServer::unbind_listener(const std::string& frontend, const std::string& text) {
@@ -115,6 +318,10 @@ void ProxyServer::unbind_listener(const std::string& frontend, const std::string
   for (const auto& e : it->second)
     for (auto& w : workers_) w->stop_accepting(e);
   bound_.erase(it);
+  if (auto fds = listen_fds_.find({frontend, text}); fds != listen_fds_.end()) {
+    for (auto& [where, fd] : fds->second) ::close(fd);  // the workers close theirs
+    listen_fds_.erase(fds);
+  }
 }
 
 std::size_t ProxyServer::active_sessions() const {
@@ -155,7 +362,7 @@ asio::awaitable<void> ProxyServer::handle_signals() {
     int sig = co_await signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     if (sig == SIGHUP) {
-      if (!stopping_) reload();
+      if (!stopping_) (void)reload();
       continue;
     }
     co_await shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -200,6 +407,9 @@ asio::awaitable<void> ProxyServer::shutdown(std::string reason) {
   notify_.stopping();
   const auto begun = Clock::now();
   for (auto& w : workers_) w->stop_accepting();
+  close_listen_fds();  // after a takeover the new process still holds the sockets
+  if (takeover_) takeover_->stop();
+  for (auto& d : discoveries_) d->stop();
   const std::size_t open_at_start = active_sessions();
   log::info("stopping", {{"reason", reason}, {"open_sessions", std::to_string(open_at_start)},
                          {"grace", format_duration(config_.shutdown_grace)}});

@@ -16,6 +16,8 @@
 #include "config/schema.h"
 #include "daemon/admin_wiring.h"
 #include "daemon/backend_health.h"
+#include "daemon/discovery.h"
+#include "daemon/takeover.h"
 #include "proxy/frontend_runtime.h"
 #include "proxy/worker.h"
 
@@ -33,6 +35,12 @@ class ProxyServer {
   int run();
   void request_stop();
 
+  // Takeover (binary upgrade), new side: listening sockets received from the old
+  // process, adopted by start() for the endpoints they match; the rest are closed.
+  void inherit_listeners(ListenerFds fds) { inherited_ = std::move(fds); }
+  // Old side: serve the takeover socket at `path` after start(). Returns "" or why not.
+  std::string enable_takeover(const std::string& path);
+
   const std::vector<proxy::FrontendPtr>& frontends() const { return frontends_; }
   const BackendHealth& health() const { return health_; }
   asio::io_context& main_context() { return main_; }
@@ -47,13 +55,24 @@ class ProxyServer {
   // Binds `listen` (host:port text) of `frontend` on every worker; "" or why not.
   std::string bind_listener(const proxy::FrontendPtr& frontend, const std::string& listen);
   void unbind_listener(const std::string& frontend, const std::string& listen);
+  void close_listen_fds();
+  std::vector<admin::Route> admin_routes();
 
-  // Reload (reload.cc): validate aside, apply only the difference.
-  void reload();
+  // Reload (reload.cc): validate aside, apply only the difference. Returns the
+  // problems ("file:line:col: key: message"); empty when the new config runs.
+  // Main thread only (SIGHUP and the admin POST /reload both run there).
+  std::vector<std::string> reload();
   std::string apply_frontend(const config::Frontend& next);
   void retire_frontend(const std::string& name);
   void retire_backend(const pool::BackendPtr& backend);
   asio::awaitable<void> drain_then_close(pool::BackendPtr backend);
+
+  // Endpoint discovery (proxy_server.cc): the file's frontend with `set` as its
+  // backends (static names kept for static addresses); reconcile a learned set.
+  config::Frontend with_backends(const config::Frontend& from_file, const std::vector<HostPort>& set) const;
+  std::string start_discovery(const proxy::FrontendPtr& fe);
+  void apply_discovered(const std::string& frontend, const std::vector<HostPort>& set);
+  void on_discovery_error(const std::string& frontend, const std::string& why);
 
   config::Config config_;
   asio::io_context main_{1};
@@ -62,6 +81,14 @@ class ProxyServer {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   // Bound endpoints per (frontend, listen text), for reload to remove.
   std::map<std::pair<std::string, std::string>, std::vector<asio::ip::tcp::endpoint>> bound_;
+  // Our own descriptor of every listening socket (the workers hold duplicates), per
+  // (frontend, listen text): (endpoint text, fd). What a takeover hands over.
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, int>>> listen_fds_;
+  ListenerFds inherited_;
+  std::vector<std::unique_ptr<Discovery>> discoveries_;
+  // Per frontend: the backend set discovery last learned (or the state file held).
+  std::map<std::string, std::vector<HostPort>> learned_;
+  std::unique_ptr<TakeoverServer> takeover_;
   BackendHealth health_{main_, [this](const pool::BackendPtr& b) { on_backend_down(b); }};
   AdminWiring admin_{main_, frontends_, health_};
   SdNotify notify_ = SdNotify::from_environment(/*unset_environment=*/true);

@@ -14,26 +14,31 @@ namespace kha::daemon {
 
 using Clock = std::chrono::steady_clock;
 
-void ProxyServer::reload() {
+std::vector<std::string> ProxyServer::reload() {
   notify_.reloading();
   const auto begun = Clock::now();
   auto done = [&](bool ok) {
     admin_.metrics().reloads.with({ok ? "ok" : "failed"})->inc();
     notify_.ready();
   };
+  if (stopping_) return {"shutting down, reload ignored"};
   if (config_.source == "<flags>") {
     log::warn("reload_ignored", {{"reason", "started from flags, no config file to read"}});
     done(false);
-    return;
+    return {"started from flags, no config file to read"};
   }
   auto loaded = config::load_config_file(config_.source);
   if (!loaded) {
     const auto& errors = loaded.errors();
     log::error("reload_failed", {{"config", config_.source}, {"problems", std::to_string(errors.size())},
                                  {"first", errors.front().to_string()}, {"action", "kept the running config"}});
-    for (const auto& d : errors) log::error("reload_problem", {{"problem", d.to_string()}});
+    std::vector<std::string> problems;
+    for (const auto& d : errors) {
+      log::error("reload_problem", {{"problem", d.to_string()}});
+      problems.push_back(d.to_string());
+    }
     done(false);
-    return;
+    return problems;
   }
   config::Config next = std::move(loaded).value();
   const config::ConfigDiff d = config::diff(config_, next);
@@ -43,8 +48,13 @@ void ProxyServer::reload() {
 
   std::string error;
   for (const auto& name : d.frontends_removed) retire_frontend(name);
-  for (const auto& f : next.frontends)
-    if (auto e = apply_frontend(f); !e.empty() && error.empty()) error = e;
+  for (const auto& f : next.frontends) {
+    // A frontend whose backends discovery learned keeps them; the file's are the seed.
+    auto learned = learned_.find(f.name);
+    const bool discovered = !f.discovery.kubeconfig.empty() && learned != learned_.end();
+    if (auto e = apply_frontend(discovered ? with_backends(f, learned->second) : f); !e.empty() && error.empty())
+      error = e;
+  }
 
   // Keep what cannot change live; take the rest.
   next.workers = config_.workers;
@@ -56,10 +66,11 @@ void ProxyServer::reload() {
   if (!error.empty()) {
     log::error("reload_partial", {{"error", error}, {"changes", d.summary()}});
     done(false);
-    return;
+    return {error};
   }
   log::info("reloaded", {{"config", config_.source}, {"changes", d.summary()}, {"took", format_duration(took)}});
   done(true);
+  return {};
 }
 
 // Adds `next` or brings the running frontend of that name to it.

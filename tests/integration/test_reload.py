@@ -1,0 +1,233 @@
+"""Reload under load: SIGHUP and `kha reload` apply only the difference.
+
+Clients keep streaming through kha (long sessions echoing a chunk every few tens of
+milliseconds, plus short connections in a bounded loop) while the config is rewritten:
+a backend added, one removed, timeouts changed, a listen address added and removed, and
+a bad config that must change nothing. Backends are plain TCP echo servers on loopback
+(IdentityBackend); the proxy is the real `kha proxy --config`.
+"""
+
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from support.load import ClientLoad
+from support.process import free_port, kha_bin, tcp_connects, wait_until
+from support.proxy import start_kha_proxy
+from support.proxy_fixtures import IdentityBackend
+
+CONFIG = """
+drain_timeout: {drain}
+shutdown_grace: 5s
+admin:
+  listen: 127.0.0.1:@ADMIN_PORT@
+frontends:
+  - name: api
+    listen: [{listen}]
+    timeouts:
+      connect: {connect}
+    health:
+      kind: tcp
+      interval: 100ms
+      transition_interval: 50ms
+      down_interval: 100ms
+      rise: 1
+      fall: 3
+    backends:
+{backends}
+"""
+
+
+def config(backends, drain="1s", connect="1s", listen=("127.0.0.1:@LISTEN_PORT@",)):
+    lines = "\n".join(f"      - name: {b.name}\n        address: {b.address}" for b in backends)
+    return CONFIG.format(drain=drain, connect=connect, listen=", ".join(f'"{l}"' for l in listen), backends=lines)
+
+
+class Stream:
+    """One long client session: sends a numbered chunk every `period` s and checks the
+    echo, until stop() or `duration` s (bounded). Records the backend that answered and
+    how it ended: None while running or stopped by us, else the error."""
+
+    def __init__(self, port, period=0.03, duration=60.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.sendall(b"hello")
+        first = self.sock.recv(100).decode()
+        self.backend = first.split(":", 1)[0]
+        self.error = None
+        self.chunks = 0
+        self.period = period
+        self.duration = duration
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        end = time.monotonic() + self.duration
+        try:
+            while not self._stop.is_set() and time.monotonic() < end:
+                data = f"chunk-{self.chunks:06d}".encode()
+                self.sock.sendall(data)
+                got = b""
+                while len(got) < len(data):
+                    part = self.sock.recv(len(data) - len(got))
+                    if not part:
+                        raise ConnectionError("closed by peer")
+                    got += part
+                if got != data:
+                    raise AssertionError(f"echo mismatch: {got!r} != {data!r}")
+                self.chunks += 1
+                self._stop.wait(self.period)
+        except Exception as e:  # noqa: BLE001 - recorded and asserted on
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.sock.close()
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(timeout=10)
+        return self.error
+
+    @property
+    def ended(self):
+        return not self.thread.is_alive()
+
+
+def short_request(port):
+    def fn():
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"ping")
+            reply = s.recv(100).decode()
+            if not reply.endswith(":ping"):
+                raise AssertionError(f"unexpected reply {reply!r}")
+            return reply.split(":", 1)[0]
+    return fn
+
+
+class ReloadTest(unittest.TestCase):
+    def setUp(self):
+        self.a, self.b, self.c = (IdentityBackend(n) for n in ("a", "b", "c"))
+        for be in (self.a, self.b, self.c):
+            self.addCleanup(be.stop)
+        self.proxy = start_kha_proxy(config_text=config([self.a, self.b]), owner=self)
+        self.addCleanup(self.proxy.stop)
+        wait_until(lambda: self.up_backends() == {"a", "b"}, 10, "a and b up")
+
+    def up_backends(self):
+        return {b["name"] for fe in self.proxy.backends()["frontends"] for b in fe["backends"] if b["state"] == "up"}
+
+    def backend_names(self):
+        return {b["name"] for fe in self.proxy.backends()["frontends"] for b in fe["backends"]}
+
+    def kha_reload(self):
+        return subprocess.run([kha_bin(), "reload", "--admin", f"127.0.0.1:{self.proxy.admin_port}"],
+                              capture_output=True, text=True, timeout=40)
+
+    def rewrite(self, text):
+        from pathlib import Path
+        Path(self.proxy.config_path).write_text(
+            text.replace("@LISTEN_PORT@", str(self.proxy.listen_port)).replace("@ADMIN_PORT@", str(self.proxy.admin_port)))
+
+    def test_backends_added_removed_and_timeouts_changed_under_load(self):
+        port = self.proxy.listen_port
+        streams = []
+        wait_until(lambda: (streams.append(Stream(port)) or {s.backend for s in streams} >= {"a", "b"}
+                            and len(streams) >= 6), 10, "streams on a and b")
+        load = ClientLoad(short_request(port), count=3000, duration=30, interval=0.01, workers=2).start()
+
+        # 1. add c and change the connect timeout, by SIGHUP.
+        self.proxy.reload(config([self.a, self.b, self.c], connect="2s"))
+        wait_until(lambda: self.up_backends() == {"a", "b", "c"}, 10, "c joins after its first check")
+        wait_until(lambda: load.result.identities["c"] > 0, 10, "short connections reach c")
+        for s in streams:
+            self.assertIsNone(s.error, f"stream on {s.backend} cut by adding a backend")
+
+        # 2. remove a, by `kha reload`: its sessions drain up to drain_timeout (1s), then are closed.
+        self.rewrite(config([self.b, self.c], connect="500ms"))
+        removed_at = time.monotonic()
+        r = self.kha_reload()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ok", r.stdout)
+        on_a = [s for s in streams if s.backend == "a"]
+        wait_until(lambda: all(s.ended for s in on_a), 10, "sessions on a closed after drain_timeout")
+        self.assertGreaterEqual(time.monotonic() - removed_at, 0.9, "sessions on a closed before drain_timeout")
+        wait_until(lambda: self.backend_names() == {"b", "c"}, 10, "a leaves the backend set")
+        before = load.result.identities["a"]
+        time.sleep(0.5)  # a window in which no new session may reach a (the load keeps running)
+        self.assertEqual(load.result.identities["a"], before, "new sessions still reach the removed backend")
+
+        result = load.stop()
+        self.assertEqual(result.failures, [], result.summary())
+        self.assertGreater(result.ok, 50, result.summary())
+        for s in streams:
+            if s.backend == "a":
+                continue
+            self.assertFalse(s.ended, f"stream on {s.backend} ended: {s.error}")
+            chunks = s.chunks
+            wait_until(lambda s=s, n=chunks: s.chunks > n, 5, "stream still flowing")
+            self.assertIsNone(s.stop())
+        self.assertEqual(self.proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}), 2)
+
+    def test_bad_config_changes_nothing(self):
+        port = self.proxy.listen_port
+        streams = [Stream(port) for _ in range(4)]
+        load = ClientLoad(short_request(port), count=2000, duration=20, interval=0.01, workers=2).start()
+        failed_before = self.proxy.metrics("kha_daemon_reloads_total", {"result": "failed"}) or 0
+
+        # rise: 0 is invalid; the frontend would also lose b and gain c if it were taken.
+        bad = config([self.a, self.c]).replace("rise: 1", "rise: 0")
+        self.rewrite(bad)
+        r = self.kha_reload()
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("health.rise", r.stderr)
+        self.assertIn("kha.yaml", r.stderr)
+        # SIGHUP with the same bad file: the log says why, the counter counts both.
+        self.proxy.reload()
+        wait_until(lambda: self.proxy.metrics("kha_daemon_reloads_total", {"result": "failed"}) == failed_before + 2,
+                   10, "two failed reloads counted")
+        wait_until(lambda: "reload_failed" in self.proxy.process.stderr(), 5, "reload_failed logged")
+        self.assertIn("health.rise", self.proxy.process.stderr())
+        self.assertEqual(self.backend_names(), {"a", "b"})
+        self.assertEqual(self.up_backends(), {"a", "b"})
+
+        result = load.stop()
+        self.assertEqual(result.failures, [], result.summary())
+        self.assertEqual(set(result.identities), {"a", "b"}, result.summary())
+        for s in streams:
+            self.assertIsNone(s.stop(), f"stream on {s.backend} cut by a failed reload")
+
+        # Fixed file: the reload goes through and counts as ok.
+        self.rewrite(config([self.a, self.c]))
+        r = self.kha_reload()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: self.up_backends() == {"a", "c"}, 10, "a and c after the good reload")
+
+    def test_listen_addresses_added_and_removed(self):
+        extra = free_port()
+        self.assertFalse(tcp_connects("127.0.0.1", extra))
+        self.rewrite(config([self.a, self.b], listen=("127.0.0.1:@LISTEN_PORT@", f"127.0.0.1:{extra}")))
+        self.assertEqual(self.kha_reload().returncode, 0)
+        self.assertTrue(short_request(extra)() in ("a", "b"))
+        kept = Stream(extra)  # a session accepted on the listener that goes away
+
+        self.rewrite(config([self.a, self.b]))
+        r = self.kha_reload()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: not tcp_connects("127.0.0.1", extra), 5, "the removed listener to close")
+        self.assertIn(short_request(self.proxy.listen_port)(), ("a", "b"))
+        chunks = kept.chunks
+        wait_until(lambda: kept.chunks > chunks, 5, "session accepted on the removed listener still flows")
+        self.assertIsNone(kept.stop())
+
+    def test_reload_via_cli_without_proxy_is_exit_1(self):
+        r = subprocess.run([kha_bin(), "reload", "--admin", f"127.0.0.1:{free_port()}"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot reach the admin endpoint", r.stderr)
+        r = subprocess.run([kha_bin(), "reload", "--admin", "nope"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
