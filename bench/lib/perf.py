@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -399,7 +400,12 @@ def main():
     return 0
 
 
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: every process started is stopped
     try:
         sys.exit(main())
     except BenchError as e:
