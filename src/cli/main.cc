@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.footer("Run 'kha COMMAND --help' for a command's options.\nExit codes: 0 ok, 1 runtime failure, 2 usage or config error.");
   int exit_code = 0;
   kha::log::setup(kha::log::Format::Text);
-  auto* help = app.add_subcommand("help", "Show this help");
+  auto* help = app.add_subcommand("help", "Show this help, or a command's: kha help proxy");
+  help->allow_extras();
   kha::cli::add_proxy_command(app, &exit_code);
   kha::cli::add_check_config_command(app, &exit_code);
   kha::cli::add_status_command(app, &exit_code);
@@ -36,7 +37,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (help->parsed() || app.get_subcommands().empty()) {
-    std::cout << app.help();
+    // App::help() would describe the selected subcommand ("help") itself: format the root.
+    const auto topic = help->remaining();
+    if (!topic.empty()) {
+      for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        if (sub->get_name() == topic.front()) {
+          std::cout << sub->get_formatter()->make_help(sub, "kha " + sub->get_name(), CLI::AppFormatMode::Normal);
+          return 0;
+        }
+      std::cerr << "kha help: no command '" << topic.front() << "'\n";
+      return 2;
+    }
+    std::cout << app.get_formatter()->make_help(&app, "kha", CLI::AppFormatMode::Normal);
     return app.get_subcommands().empty() && argc > 1 ? 2 : 0;
   }
   return exit_code;

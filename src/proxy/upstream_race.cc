@@ -48,6 +48,15 @@ struct RaceState {
   bool reader_stop = false;
 };
 
+AttemptPhase phase_of(AttemptState s) {
+  switch (s) {
+    case AttemptState::Connecting: return AttemptPhase::Connecting;
+    case AttemptState::Connected: return AttemptPhase::Connected;
+    case AttemptState::Answered: return AttemptPhase::Answered;
+    default: return AttemptPhase::Done;
+  }
+}
+
 void fail(Attempt& a, RaceState& race, const RaceHooks& hooks, const std::string& reason) {
   a.state = AttemptState::Failed;
   a.backend->stats().connect_failures.fetch_add(1, std::memory_order_relaxed);
@@ -194,12 +203,12 @@ asio::awaitable<RaceOutcome> race_upstream(tcp::socket& client, const RaceSettin
   RaceOutcome out;
   std::vector<std::shared_ptr<Attempt>> attempts;
   std::vector<const pool::Backend*> tried;
-  std::string last_failure = "no backend configured";
 
-  auto start_attempt = [&]() -> bool {
-    if (static_cast<int>(attempts.size()) >= s.max_attempts) return false;
+  bool can_start_more = true;
+  auto start_attempt = [&]() {
+    if (static_cast<int>(attempts.size()) >= s.max_attempts) return can_start_more = false;
     auto backend = hooks.pick(tried);
-    if (!backend) return false;
+    if (!backend) return can_start_more = false;
     tried.push_back(backend.get());
     auto a = std::make_shared<Attempt>(ex, std::move(backend));
     attempts.push_back(a);
@@ -215,62 +224,30 @@ asio::awaitable<RaceOutcome> race_upstream(tcp::socket& client, const RaceSettin
   start_attempt();
 
   std::shared_ptr<Attempt> winner;
+  std::vector<AttemptView> views;
   for (;;) {
-    const auto now = Clock::now();
-    for (auto& a : attempts)
-      if (a->state == AttemptState::Answered) winner = a;
-    if (winner) break;
-    if (race->client_error || (race->client_eof && race->client_bytes.empty())) {
-      out.failure = "client went away while connecting";
+    views.clear();
+    for (const auto& a : attempts) views.push_back({phase_of(a->state), a->started, a->first_sent, a->sent});
+    const RaceView view{views, race->client_bytes.size(), race->client_eof, race->client_error,
+                        can_start_more && static_cast<int>(attempts.size()) < s.max_attempts, started};
+    const Decision d = decide(s, view, Clock::now());
+    if (d.kind == Decision::Kind::Win) {
+      winner = attempts[d.winner];
       break;
     }
-    // Holding for an answer makes sense only while the kept bytes can be replayed.
-    const bool hold_for_answer =
-        s.client_first && s.first_byte_hedge.count() > 0 && race->client_bytes.size() < s.first_bytes_max;
-    if (!hold_for_answer) {
-      for (auto& a : attempts)
-        if (a->state == AttemptState::Connected && a->sent == race->client_bytes.size()) {
-          winner = a;
-          break;
-        }
-      if (winner) break;
-    }
-    std::shared_ptr<Attempt> latest;
-    for (auto& a : attempts)
-      if (a->state == AttemptState::Connecting || a->state == AttemptState::Connected) latest = a;
-    if (!latest) {
-      if (!attempts.empty()) last_failure = "every backend tried failed";
-      if (start_attempt()) continue;
-      out.failure = attempts.empty() ? "no backend available" : last_failure;
+    if (d.kind == Decision::Kind::Fail) {
+      out.failure = d.failure;
       break;
     }
-    auto deadline = Clock::time_point::max();
-    if (static_cast<int>(attempts.size()) < s.max_attempts) {
-      if (latest->state == AttemptState::Connecting && s.connect_hedge.count() > 0) {
-        const auto due = latest->started + s.connect_hedge;
-        if (now >= due) {
-          if (start_attempt()) latest->backend->stats().hedged_connects.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        deadline = due;
-      } else if (hold_for_answer && latest->state == AttemptState::Connected && latest->first_sent) {
-        const auto due = *latest->first_sent + s.first_byte_hedge;
-        if (now >= due) {
-          if (start_attempt()) latest->backend->stats().hedged_first_bytes.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        deadline = due;
+    if (d.kind == Decision::Kind::Start) {
+      const auto hedged = attempts.empty() ? nullptr : attempts.back()->backend;
+      if (start_attempt() && hedged) {
+        if (d.hedge == Hedge::Connect) hedged->stats().hedged_connects.fetch_add(1, std::memory_order_relaxed);
+        if (d.hedge == Hedge::FirstByte) hedged->stats().hedged_first_bytes.fetch_add(1, std::memory_order_relaxed);
       }
+      continue;  // a failed start cleared can_start_more: no busy loop
     }
-    if (s.client_first && race->client_bytes.empty()) {
-      const auto idle_due = started + s.client_idle;
-      if (now >= idle_due) {
-        out.failure = "client sent nothing before the idle timeout";
-        break;
-      }
-      deadline = std::min(deadline, idle_due);
-    }
-    co_await race->wake.wait_until(deadline);
+    co_await race->wake.wait_until(d.wait_until);
   }
 
   // Stop the client reader before anyone else touches the client socket.

@@ -29,18 +29,9 @@
 #include <asio.hpp>
 
 #include "pool/backend.h"
+#include "proxy/race_policy.h"
 
 namespace kha::proxy {
-
-struct RaceSettings {
-  std::chrono::milliseconds connect_timeout{1000};
-  std::chrono::milliseconds connect_hedge{100};     // 0 = off
-  std::chrono::milliseconds first_byte_hedge{200};  // 0 = off
-  std::size_t first_bytes_max = 16384;
-  int max_attempts = 3;
-  bool client_first = true;
-  std::chrono::milliseconds client_idle{std::chrono::hours(3)};
-};
 
 struct RaceHooks {
   // Next backend to try, not one of `tried`; nullptr when none is left.
