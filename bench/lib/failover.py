@@ -323,8 +323,13 @@ def main():
                     "-addext", "subjectAltName=DNS:kubernetes,DNS:localhost,IP:127.0.0.1",
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     rows = []
+    stop = []  # SIGTERM/SIGINT: finish the current scenario, clean up, print what we have
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     for fault in faults:
         for kind in proxies:
+            if stop:
+                break
             try:
                 m = run_scenario(kind, fault, args, workdir, cert, key)
             except (BenchError, asyncio.TimeoutError) as e:

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from benchlib import BenchError, log  # noqa: E402
 IPERF_PORT = 18201
 HTTP_PORTS = [18081, 18082, 18083]
 KHA_ADMIN = 18190
-PROXIES = ["kha", "haproxy", "haproxy-splice", "nginx", "no-proxy", "haproxy-aa"]
+PROXIES = ["kha", "haproxy", "haproxy-splice", "nginx", "no-proxy", "haproxy-aa", "kha-copy"]
 # Listen port per proxy and phase: 18100 + 10*phase + index.
 PHASES = {"bulk": 0, "http": 1, "mem": 2}
 LIVE = []  # every Proxy made, stopped on the way out whatever happens
@@ -59,17 +60,19 @@ class Proxy:
         elif self.kind == "nginx":
             cfg = bl.nginx_kubespray_cfg(self.port, self.backends, self.workdir)
             self.proc = bl.start_nginx(self.kind, cfg, self.workdir, tag)
-        elif self.kind == "kha":
+        elif self.kind in ("kha", "kha-copy"):
             # As the peers: no checks on the one iperf3 backend (TCP checks would
             # knock on the iperf3 server); `tcp` elsewhere. With --admin first;
             # a kha without `none` or the admin endpoint gets another try.
-            admin = KHA_ADMIN + PHASES[self.phase]
+            admin = KHA_ADMIN + PHASES[self.phase] + (3 if self.kind == "kha-copy" else 0)
             variants = [("tcp", admin), ("tcp", None)]
             if self.phase == "bulk":
                 variants = [("none", admin)] + variants
             for check, admin in variants:
+                extra = ["--no-splice"] if self.kind == "kha-copy" else []
                 self.proc = bl.start_kha(self.kind, self.args.kha, self.port, self.backends,
-                                         self.workdir, tag, check=check, admin=admin)
+                                         self.workdir, tag, check=check, admin=admin,
+                                         extra=extra)
                 try:
                     bl.wait_port(self.port, 10, self.proc.popen)
                     return
@@ -218,7 +221,7 @@ def ratio(a, b):
 
 def table(samples, proxies):
     med = {p: {k: bl.median(samples[p].get(k, [])) for k, *_ in METRICS} for p in proxies}
-    peers = [p for p in proxies if p not in ("kha", "no-proxy", "haproxy-aa")]
+    peers = [p for p in proxies if p not in ("kha", "no-proxy", "haproxy-aa", "kha-copy")]
     head = ["Metric", "Unit"] + proxies
     if "kha" in proxies:
         head += [f"kha/{p}" for p in peers] + ["kha/best peer"]
@@ -260,6 +263,8 @@ def main():
     ap.add_argument("--client", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="", help="comma list of proxies")
+    ap.add_argument("--kha-copy", action="store_true",
+                    help="add kha-copy, kha with --no-splice (its copy path)")
     ap.add_argument("--aa", action="store_true",
                     help="add haproxy-aa, a second identical HAProxy, as a noise control")
     ap.add_argument("--skip", default="", help="comma list of phases: bulk,http,mem")
@@ -272,12 +277,13 @@ def main():
         print("bench: --reps 1..20, --seconds 1..120, --mem-reps 1..10, "
               "--idle-conns 1..9500", file=sys.stderr)
         return 2
-    proxies = [p for p in PROXIES if p != "haproxy-aa" or args.aa]
+    proxies = [p for p in PROXIES if (p != "haproxy-aa" or args.aa)
+               and (p != "kha-copy" or args.kha_copy)]
     if args.only:
         proxies = [p for p in proxies if p in args.only.split(",")]
     if "kha" in proxies and not (args.kha and os.access(args.kha, os.X_OK)):
         log(f"kha binary not found at '{args.kha}': running without kha")
-        proxies.remove("kha")
+        proxies = [p for p in proxies if not p.startswith("kha")]
     skip = set(filter(None, args.skip.split(",")))
     workdir = os.path.abspath(args.out)
     os.makedirs(workdir, exist_ok=True)
@@ -399,7 +405,12 @@ def main():
     return 0
 
 
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: every process started is stopped
     try:
         sys.exit(main())
     except BenchError as e:
