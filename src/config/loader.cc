@@ -169,7 +169,6 @@ const Fields<Config> kConfigFields = {
     nested("admin", &Config::admin, &kAdminFields),
     list_of("frontends", &Config::frontends, &kFrontendFields, "frontends"),
     skipped<Config>("vip"),        // owned by `kha vip`
-    skipped<Config>("discovery"),  // reserved for endpoint discovery (issue 5)
 };
 
 bool by_position(const Diagnostic& a, const Diagnostic& b) {

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <future>
+
 #include "common/log.h"
 
 namespace kha::proxy {
@@ -77,12 +79,18 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
 }
 
 void Worker::stop_accepting() {
-  asio::post(context_, [this] {
+  // Synchronous: once this returns, a new client is refused (SIGTERM's promise). Bounded,
+  // because a worker that no longer runs must not hang the shutdown.
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  asio::post(context_, [this, closed] {
     for (auto& l : listeners_) {
       asio::error_code ec;
       l->acceptor->close(ec);
     }
+    closed->set_value();
   });
+  if (std::this_thread::get_id() != thread_.get_id()) done.wait_for(std::chrono::seconds(2));
 }
 
 void Worker::stop_accepting(const tcp::endpoint& endpoint) {

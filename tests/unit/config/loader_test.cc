@@ -103,8 +103,14 @@ TEST(Loader, ReadsEveryKey) {
   EXPECT_EQ(f.backends[1].name, "m2");
 }
 
-TEST(Loader, VipAndDiscoverySectionsAreSkipped) {
-  EXPECT_EQ(errors(doc("", "vip: {interface: eth0, anything: [1, 2]}\ndiscovery:\n  kind: whatever\n")), Lines{});
+TEST(Loader, VipSectionIsSkipped) {
+  EXPECT_EQ(errors(doc("", "vip: {interface: eth0, anything: [1, 2]}\n")), Lines{});
+}
+
+TEST(Loader, DiscoveryBelongsToAFrontend) {
+  EXPECT_EQ(errors(doc("", "discovery:\n  kubeconfig: /k\n")),
+            (Lines{"c.yaml:1:1: discovery: unknown key \"discovery\"; expected one of: log_format, workers, splice, "
+                   "shutdown_grace, drain_timeout, admin, frontends, vip"}));
 }
 
 TEST(Loader, InvalidYamlNamesLineAndColumn) {
@@ -139,7 +145,7 @@ TEST(Loader, UnknownKeyListsExpectedKeys) {
                    "expect_status, tls"}));
   EXPECT_EQ(errors(doc("", "listen: 1\n")),
             (Lines{"c.yaml:1:1: listen: unknown key \"listen\"; expected one of: log_format, workers, splice, "
-                   "shutdown_grace, drain_timeout, admin, frontends, vip, discovery"}));
+                   "shutdown_grace, drain_timeout, admin, frontends, vip"}));
 }
 
 TEST(Loader, DuplicateKey) {
