@@ -9,6 +9,8 @@ packages=(
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev help2man
   # tests: real peers and clients
   python3 openssl curl etcd-server etcd-client iproute2 keepalived
+  # tests: the planner's parsers under libFuzzer (fuzz/run.sh)
+  clang libclang-rt-14-dev
   # tests: packaging (.deb build and inspection, unit verification)
   dpkg-dev file lintian systemd
   # benchmarks

@@ -8,6 +8,8 @@ ulimit -n "$(ulimit -Hn)"
 status=0
 scripts/build.sh release
 (cd build && ctest --output-on-failure --timeout 900 -j 2) || status=1
+# A short libFuzzer run of the inventory and template parsers (longer runs: docs/plan.md).
+fuzz/run.sh "${KHA_FUZZ_SECONDS:-20}" || status=1
 if [ "${KHA_SKIP_ASAN:-0}" != 1 ]; then
   scripts/build.sh asan
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

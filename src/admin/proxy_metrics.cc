@@ -19,7 +19,7 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                         "Sessions closed because their backend went down.", {"frontend", "backend"})),
       hedges(r.counter("kha_proxy_hedges_total", "Hedged attempts started; kind is connect or first_byte.",
                        {"frontend", "kind"})),
-      checks(r.counter("kha_health_checks_total", "Health probe results; outcome is ok, l4, l6, l7 or timeout.",
+      checks(r.counter("kha_health_checks_total", "Health probe results; outcome is ok, l4, l6, l7, timeout, or passive (a client connection that failed before its first byte).",
                        {"frontend", "backend", "outcome"})),
       check_seconds(r.histogram("kha_health_check_seconds", "Health probe latency.", {"frontend", "backend"})),
       transitions(r.counter("kha_health_transitions_total", "Backend state changes; to is up or down.",

@@ -14,7 +14,7 @@
 // | kha_proxy_bytes_total                     | counter   | frontend, backend, direction| bytes relayed; direction = upstream or downstream |
 // | kha_proxy_sessions_closed_on_down_total   | counter   | frontend, backend           | sessions closed because their backend went down |
 // | kha_proxy_hedges_total                    | counter   | frontend, kind              | hedges started; kind = connect or first_byte |
-// | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout |
+// | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout, passive |
 // | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
 // | kha_health_transitions_total              | counter   | frontend, backend, to       | state changes; to = up or down |
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |

@@ -1,11 +1,13 @@
 // Session: one client connection and, once the race picked it, one backend
-// connection (Envoy's downstream and upstream legs). The coroutine frame owns both
-// sockets; the worker's registry holds only a handle to its SessionControl.
+// connection (Envoy's downstream and upstream legs).
 //
-// Phases: race (upstream_race.h) -> relay (two pumps, one per direction, each
-// forwarding half-close on its own; a watchdog for the idle timeout) -> teardown,
-// decided in one place: run_session returns when both pumps and the watchdog ended.
+// Phases: race (upstream_race.h, a coroutine: short-lived and full of timers) ->
+// relay (relay.h, a callback object: long-lived and mostly idle, so it must be small).
+// run_session returns when the relay starts; the relay owns both sockets from then on.
 #pragma once
+
+#include <atomic>
+#include <cstddef>
 
 #include <asio.hpp>
 
@@ -20,6 +22,7 @@ struct WorkerServices {
   PipePool pipes;
   SessionRegistry registry;
   bool splice = true;
+  std::atomic<std::size_t> active{0};  // sessions in their race or relay (read by other threads)
 };
 
 asio::awaitable<void> run_session(asio::ip::tcp::socket client, FrontendPtr frontend, WorkerServices& services);

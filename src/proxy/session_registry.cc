@@ -21,6 +21,16 @@ std::size_t SessionRegistry::close_some(const pool::Backend* backend, std::size_
   return closed;
 }
 
+std::size_t SessionRegistry::close_idle(std::chrono::steady_clock::time_point now) {
+  std::size_t closed = 0;
+  for (auto* s : sessions_) {
+    if (s->closing || s->idle.count() <= 0 || now - s->last_activity < s->idle) continue;
+    s->close();
+    ++closed;
+  }
+  return closed;
+}
+
 std::size_t SessionRegistry::count(const pool::Backend* backend) const {
   std::size_t n = 0;
   for (auto* s : sessions_)

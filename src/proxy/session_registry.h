@@ -3,6 +3,7 @@
 // handle to its own control block and removes it when it ends. Worker thread only.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <list>
 
@@ -19,6 +20,8 @@ struct SessionControl {
   asio::ip::tcp::socket* client = nullptr;
   asio::ip::tcp::socket* upstream = nullptr;
   bool closing = false;
+  std::chrono::milliseconds idle{0};                    // 0 = no idle timeout
+  std::chrono::steady_clock::time_point last_activity;  // last byte either way
   void close();
 };
 
@@ -34,6 +37,10 @@ class SessionRegistry {
   std::size_t close_some(const pool::Backend* backend, std::size_t max);
   std::size_t count(const pool::Backend* backend = nullptr) const;
   std::size_t size() const { return sessions_.size(); }
+  // Closes the sessions that moved no byte either way for their idle timeout; returns
+  // how many. The client and server idle timeouts act as one (both legs carry the same
+  // exchange), so the shorter of the two is the session's.
+  std::size_t close_idle(std::chrono::steady_clock::time_point now);
 
  private:
   std::list<SessionControl*> sessions_;

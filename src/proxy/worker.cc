@@ -5,6 +5,7 @@
 #include <future>
 
 #include "common/log.h"
+#include "proxy/socket_options.h"
 
 namespace kha::proxy {
 
@@ -36,6 +37,9 @@ std::error_code Worker::listen(const FrontendPtr& frontend, const tcp::endpoint&
     a.listen(4096, ec);
     if (ec) return ec;
   }
+  // Accepted sockets inherit these from the listener (Linux clones the listening
+  // socket), which saves six setsockopt calls on every new client.
+  tune_session_socket(a.native_handle());
   // Registered and served on the worker's own thread (queued until start() if need be),
   // so that reload can add listeners to running workers.
   asio::post(context_, [this, l = std::shared_ptr<Listener>(std::move(listener))]() mutable {
@@ -48,7 +52,20 @@ std::error_code Worker::listen(const FrontendPtr& frontend, const tcp::endpoint&
 }
 
 void Worker::start() {
+  asio::co_spawn(context_, sweep_idle(), asio::detached);
   thread_ = std::thread([this] { context_.run(); });
+}
+
+asio::awaitable<void> Worker::sweep_idle() {
+  asio::steady_timer tick(context_);
+  for (;;) {
+    tick.expires_after(kIdleSweep);
+    asio::error_code ec;
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    if (const std::size_t n = services_.registry.close_idle(std::chrono::steady_clock::now()))
+      log::debug("sessions_idle_closed", {{"worker", std::to_string(id_)}, {"count", std::to_string(n)}});
+  }
 }
 
 asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
@@ -65,9 +82,7 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    active_.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(context_, run_session(std::move(client), l.frontend, services_), [this](std::exception_ptr e) {
-      active_.fetch_sub(1, std::memory_order_relaxed);
+    asio::co_spawn(context_, run_session(std::move(client), l.frontend, services_), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,7 +40,7 @@ class Worker {
   // Thread-safe. Closes every session at once.
   void close_all_sessions();
   // Thread-safe snapshot.
-  std::size_t active_sessions() const { return active_.load(std::memory_order_relaxed); }
+  std::size_t active_sessions() const { return services_.active.load(std::memory_order_relaxed); }
   // Stops the loop (sessions still open are destroyed) and joins the thread.
   void stop_and_join();
 
@@ -53,13 +54,18 @@ class Worker {
   };
   asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
   asio::awaitable<void> paced_close(pool::BackendPtr backend);
+  // One timer per worker instead of one per session: an idle timeout fires at most
+  // kIdleSweep late, which the hour-scale timeouts of watches do not notice.
+  asio::awaitable<void> sweep_idle();
+  static constexpr std::chrono::milliseconds kIdleSweep{250};
 
   int id_;
+  // Before the context: sessions still open when the context is destroyed end in its
+  // destructor, and their teardown leaves the registry and the counts in services_.
+  WorkerServices services_;
   asio::io_context context_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  WorkerServices services_;
   std::vector<std::shared_ptr<Listener>> listeners_;  // worker thread only
-  std::atomic<std::size_t> active_{0};
   std::thread thread_;
 };
 

@@ -203,6 +203,31 @@ class DataPathTest(unittest.TestCase):
             s.sendall(b"six")
             self.assertEqual(s.recv(100), b"b0:six")
 
+    def test_both_legs_carry_tcp_keepalive(self):
+        # A peer that vanishes without a FIN or RST must be noticed in seconds, on either
+        # leg: kha arms keepalive (30 s idle) on the client socket (inherited from the
+        # listener) and on the upstream socket. `ss -o` shows the armed timer per socket.
+        (b,) = self.backends(1)
+        p = self.proxy([b.address])
+        with p.connect() as s:
+            s.sendall(b"ka")
+            self.assertEqual(s.recv(100), b"b0:ka")
+            pid = p.proc.pid
+
+            def kha_sockets():
+                out = subprocess.run(["ss", "-tnpo", "state", "established"], capture_output=True,
+                                     text=True, timeout=10).stdout
+                return [line for line in out.splitlines() if f"pid={pid}," in line]
+
+            wait_until(lambda: len(kha_sockets()) >= 2, 10, "both legs of the session in ss")
+            legs = kha_sockets()
+            client_leg = [l for l in legs if f"127.0.0.1:{p.port} " in l]
+            upstream_leg = [l for l in legs if f"127.0.0.1:{b.port} " in l]
+            self.assertEqual(len(client_leg), 1, legs)
+            self.assertEqual(len(upstream_leg), 1, legs)
+            for leg in client_leg + upstream_leg:
+                self.assertRegex(leg, r"timer:\(keepalive,(2\d|30)sec", leg)
+
     def test_sigterm_stops_accepting_and_drains_open_sessions(self):
         (b,) = self.backends(1)
         p = self.proxy([b.address])
@@ -240,3 +265,73 @@ class DataPathTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+IDLE_CONFIG = """
+admin:
+  listen: ""
+frontends:
+  - name: api
+    listen: ["127.0.0.1:@LISTEN_PORT@"]
+    timeouts:
+      client_idle: {client_idle}
+      server_idle: {server_idle}
+    health:
+      kind: none
+    backends:
+      - name: b0
+        address: {backend}
+"""
+
+
+class IdleTimeoutTest(unittest.TestCase):
+    """The document's `timeout client` / `timeout server`: a session that moves no byte
+    either way for the shorter of the two is closed; one that keeps talking is not."""
+
+    def test_quiet_session_is_closed_and_a_talking_one_is_kept(self):
+        from support.proxy import start_kha_proxy
+        b = IdentityBackend("b0")
+        self.addCleanup(b.stop)
+        p = start_kha_proxy(config_text=IDLE_CONFIG.format(client_idle="1500ms", server_idle="1h", backend=b.address),
+                            admin=False, owner=self)
+        self.addCleanup(p.stop)
+        quiet = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
+        talking = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
+        for s in (quiet, talking):
+            self.addCleanup(s.close)
+            s.sendall(b"hi")
+            self.assertEqual(s.recv(100), b"b0:hi")
+        started = time.monotonic()
+        quiet.settimeout(0.2)
+        closed_at = None
+        deadline = started + 10
+        while time.monotonic() < deadline and closed_at is None:
+            talking.sendall(b"tick")  # every 200 ms: never idle for 1.5 s
+            self.assertEqual(talking.recv(100), b"tick")
+            try:
+                if quiet.recv(100) == b"":
+                    closed_at = time.monotonic()
+            except socket.timeout:
+                pass
+        self.assertIsNotNone(closed_at, "the quiet session was not closed within 10 s")
+        # 1.5 s of silence, found by a sweep every 250 ms; generous for a loaded machine.
+        self.assertGreaterEqual(closed_at - started, 1.4)
+        self.assertLess(closed_at - started, 6)
+        talking.sendall(b"still")
+        self.assertEqual(talking.recv(100), b"still")
+
+    def test_server_idle_applies_too(self):
+        from support.proxy import start_kha_proxy
+        b = IdentityBackend("b0")
+        self.addCleanup(b.stop)
+        p = start_kha_proxy(config_text=IDLE_CONFIG.format(client_idle="1h", server_idle="1s", backend=b.address),
+                            admin=False, owner=self)
+        self.addCleanup(p.stop)
+        s = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
+        self.addCleanup(s.close)
+        s.sendall(b"hi")
+        self.assertEqual(s.recv(100), b"b0:hi")
+        s.settimeout(10)
+        started = time.monotonic()
+        self.assertEqual(s.recv(100), b"")
+        self.assertLess(time.monotonic() - started, 6)
