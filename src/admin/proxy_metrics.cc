@@ -15,6 +15,10 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       connect_seconds(r.histogram("kha_proxy_connect_seconds", "Upstream connect latency.", {"frontend", "backend"})),
       bytes(r.counter("kha_proxy_bytes_total", "Bytes relayed; direction is upstream (to the backend) or downstream.",
                       {"frontend", "backend", "direction"})),
+      spliced_bytes(r.counter("kha_proxy_spliced_bytes_total",
+                              "Of the bytes relayed (both directions), those moved by splice(2): bulk transfers; "
+                              "small messages are copied.",
+                              {"frontend", "backend"})),
       sessions_closed_on_down(r.counter("kha_proxy_sessions_closed_on_down_total",
                                         "Sessions closed because their backend went down.", {"frontend", "backend"})),
       hedges(r.counter("kha_proxy_hedges_total", "Hedged attempts started; kind is connect or first_byte.",

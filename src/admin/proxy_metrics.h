@@ -12,6 +12,7 @@
 // | kha_proxy_connect_failures_total          | counter   | frontend, backend           | upstream connects that failed or timed out |
 // | kha_proxy_connect_seconds                 | histogram | frontend, backend           | upstream connect latency |
 // | kha_proxy_bytes_total                     | counter   | frontend, backend, direction| bytes relayed; direction = upstream or downstream |
+// | kha_proxy_spliced_bytes_total             | counter   | frontend, backend           | of those bytes, moved by splice(2) (bulk) |
 // | kha_proxy_sessions_closed_on_down_total   | counter   | frontend, backend           | sessions closed because their backend went down |
 // | kha_proxy_hedges_total                    | counter   | frontend, kind              | hedges started; kind = connect or first_byte |
 // | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout, passive |
@@ -34,6 +35,7 @@ struct ProxyMetrics {
   CounterFamily& connect_failures;
   HistogramFamily& connect_seconds;
   CounterFamily& bytes;
+  CounterFamily& spliced_bytes;
   CounterFamily& sessions_closed_on_down;
   CounterFamily& hedges;
   CounterFamily& checks;

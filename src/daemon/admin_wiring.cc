@@ -72,6 +72,7 @@ void AdminWiring::refresh() {
       metrics_.sessions_closed_on_down.with(labels)->mirror(s.sessions_closed_on_down.load());
       metrics_.bytes.with({fe->name(), b->name(), "upstream"})->mirror(s.bytes_to_backend.load());
       metrics_.bytes.with({fe->name(), b->name(), "downstream"})->mirror(s.bytes_to_client.load());
+      metrics_.spliced_bytes.with(labels)->mirror(s.bytes_spliced.load());
       std::array<std::uint64_t, pool::kConnectLatencyBuckets.size() + 1> buckets{};
       for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] = s.connect_latency_buckets[i].load();
       metrics_.connect_seconds.with(labels)->mirror(buckets.data(),

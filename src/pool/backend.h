@@ -33,6 +33,7 @@ struct BackendStats {
   std::atomic<std::uint64_t> bytes_to_client{0};
   std::atomic<std::uint64_t> sessions_closed_on_down{0};
   std::atomic<std::uint64_t> hedged_connects{0};     // second connect started because the first was slow
+  std::atomic<std::uint64_t> bytes_spliced{0};  // of the bytes relayed (both ways), those moved by splice(2)
   std::atomic<std::uint64_t> hedged_first_bytes{0};  // client bytes replayed because this backend was silent
   std::array<std::atomic<std::uint64_t>, kConnectLatencyBuckets.size() + 1> connect_latency_buckets{};
   std::atomic<std::uint64_t> connect_latency_count{0};

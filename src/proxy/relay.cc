@@ -62,6 +62,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     legs_[0].to = legs_[1].from = &upstream_;
     legs_[0].bytes = &stats.bytes_to_backend;
     legs_[1].bytes = &stats.bytes_to_client;
+    spliced_ = &stats.bytes_spliced;
     control_.backend = backend_.get();
     control_.client = &client_;
     control_.upstream = &upstream_;
@@ -239,6 +240,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
       if (out > 0) {
         leg.queued -= static_cast<std::size_t>(out);
         note(leg, static_cast<std::size_t>(out));
+        spliced_->fetch_add(static_cast<std::size_t>(out), std::memory_order_relaxed);
         continue;
       }
       if (out < 0 && errno == EINTR) continue;
@@ -278,6 +280,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   SessionControl control_;
   SessionRegistry::Handle handle_;
   Leg legs_[2];
+  std::atomic<std::uint64_t>* spliced_ = nullptr;
 };
 
 }  // namespace

@@ -212,6 +212,14 @@ class KhaProxy:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/backends", timeout=5) as r:
             return json.load(r)
 
+    def metric(self, name):
+        """Sum of every series of a /metrics family (0 when absent)."""
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(name + "{") or line.startswith(name + " "))
+
     def active_sessions(self):
         return sum(b["active_sessions"] for f in self.backends_view()["frontends"] for b in f["backends"])
 
