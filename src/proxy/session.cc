@@ -77,7 +77,7 @@ asio::awaitable<void> run_session(tcp::socket client, FrontendPtr frontend, Work
   }
   if (race.client_eof) ::shutdown(upstream.native_handle(), SHUT_WR);
   const auto idle = std::min(settings->timeouts.client_idle, settings->timeouts.server_idle);
-  start_relay(std::move(client), std::move(upstream), std::move(race.backend), race.client_eof, idle, services);
+  services.relays->add(std::move(client), std::move(upstream), std::move(race.backend), race.client_eof, idle);
 }
 
 }  // namespace kha::proxy

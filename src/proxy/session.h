@@ -17,12 +17,15 @@
 
 namespace kha::proxy {
 
+class RelayHub;
+
 // Per-worker resources that sessions borrow.
 struct WorkerServices {
   PipePool pipes;
   SessionRegistry registry;
   bool splice = true;
   std::atomic<std::size_t> active{0};  // sessions in their race or relay (read by other threads)
+  RelayHub* relays = nullptr;          // where sessions go after their race
 };
 
 asio::awaitable<void> run_session(asio::ip::tcp::socket client, FrontendPtr frontend, WorkerServices& services);

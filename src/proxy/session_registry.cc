@@ -5,6 +5,7 @@ namespace kha::proxy {
 void SessionControl::close() {
   if (closing) return;
   closing = true;
+  if (on_close) return on_close(owner);
   asio::error_code ec;
   if (client) client->cancel(ec);
   if (upstream) upstream->cancel(ec);

@@ -11,7 +11,11 @@ namespace kha::proxy {
 
 using asio::ip::tcp;
 
-Worker::Worker(int id, bool splice) : id_(id), work_(context_.get_executor()) { services_.splice = splice; }
+Worker::Worker(int id, bool splice)
+    : id_(id), work_(context_.get_executor()), relays_(std::make_unique<RelayHub>(context_, services_)) {
+  services_.splice = splice;
+  services_.relays = relays_.get();
+}
 
 Worker::~Worker() { stop_and_join(); }
 

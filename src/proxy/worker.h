@@ -14,6 +14,7 @@
 #include <asio.hpp>
 
 #include "proxy/frontend_runtime.h"
+#include "proxy/relay.h"
 #include "proxy/session.h"
 
 namespace kha::proxy {
@@ -65,6 +66,7 @@ class Worker {
   WorkerServices services_;
   asio::io_context context_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<RelayHub> relays_;  // after the context: relays close before it goes
   std::vector<std::shared_ptr<Listener>> listeners_;  // worker thread only
   std::thread thread_;
 };
