@@ -68,6 +68,7 @@ struct Relay {
     LegMode mode = LegMode::Copy;
     bool done = false;
     bool blocked = false;          // waiting for `to` to take more
+    bool peer_closed = false;      // epoll said the source shut down (EPOLLRDHUP): read to EOF
     Pipe pipe;                     // splice: held only while it has bytes to write
     std::size_t queued = 0;        // bytes in `pipe` not yet written
     std::unique_ptr<char[]> held;  // copy: bytes the destination could not take yet
@@ -153,8 +154,9 @@ struct Relay {
         return Step::WaitWrite;
       }
       // A short read emptied the socket: with edge-triggered epoll, new bytes raise a
-      // new edge, so there is no need for a recv that would only say EAGAIN.
-      if (got < kCopyChunk) return Step::WaitRead;
+      // new edge, so there is no need for a recv that would only say EAGAIN. Not so an
+      // EOF that came with the bytes: its edge is spent, so read on to see it.
+      if (got < kCopyChunk && !leg.peer_closed) return Step::WaitRead;
       if (hub.services_.splice) {  // a full chunk: bulk, more is waiting; go on zero copy
         leg.mode = LegMode::Splice;
         return splice_round(leg);
@@ -316,6 +318,7 @@ void RelayHub::dispatch(const epoll_event& event) {
   if ((event.events & (EPOLLOUT | EPOLLHUP)) && writer.blocked && !writer.done) run_leg(*r, 1 - side);
   if (r->dead) return;
   Relay::Leg& reader = r->legs[side];
+  if (event.events & (EPOLLRDHUP | EPOLLHUP)) reader.peer_closed = true;  // even while blocked: the edge is spent
   if ((event.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !reader.blocked && !reader.done) run_leg(*r, side);
 }
 

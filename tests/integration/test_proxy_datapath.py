@@ -131,6 +131,26 @@ class DataPathTest(unittest.TestCase):
     def test_1gib_arrives_byte_exact_on_the_copy_path(self):
         self.assertEqual(self.transfer_1gib(["--no-splice"]), 0)
 
+    def test_client_eof_right_behind_its_last_bytes_is_forwarded(self):
+        # Bytes and FIN in one burst: the relay reads the bytes in one short read, and
+        # must still see the EOF (its epoll edge came with the bytes) and forward it.
+        (b,) = self.backends(1)
+        for extra in ([], ["--no-splice"]):
+            p = self.proxy([b.address], extra=extra)
+            for i in range(20):
+                with p.connect() as s:
+                    s.sendall(b"hello")
+                    self.assertEqual(s.recv(100), b"b0:hello")
+                    s.sendall(b"last words %d" % i)
+                    s.shutdown(socket.SHUT_WR)
+                    got = b""
+                    while True:
+                        data = s.recv(100)  # the backend closes when it sees our EOF
+                        if not data:
+                            break
+                        got += data
+                    self.assertEqual(got, b"last words %d" % i)
+
     def test_small_messages_are_copied_not_spliced(self):
         (b,) = self.backends(1)
         p = self.proxy([b.address])
