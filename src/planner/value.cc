@@ -134,7 +134,7 @@ std::string value_to_text(const Value& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_boolean()) return value.get<bool>() ? "True" : "False";
   if (value.is_null()) return "None";
-  return value.dump();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 becomes U+FFFD, not a throw
 }
 
 Result<VarMap> parse_vars_yaml(std::string_view text, const std::string& file, const std::string& layer) {

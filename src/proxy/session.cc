@@ -28,8 +28,8 @@ RaceSettings race_settings(const config::Frontend& f) {
 }  // namespace
 
 asio::awaitable<void> run_session(tcp::socket client, FrontendPtr frontend, WorkerServices& services) {
-  // Counted from accept to the hand-over; the relay counts itself from then on.
-  services.active.fetch_add(1, std::memory_order_relaxed);
+  // Counted from accept (Worker::accept_loop) to the hand-over; the relay counts
+  // itself from then on.
   struct Uncount {
     std::atomic<std::size_t>& n;
     ~Uncount() { n.fetch_sub(1, std::memory_order_relaxed); }

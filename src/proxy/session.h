@@ -28,6 +28,7 @@ struct WorkerServices {
   RelayHub* relays = nullptr;          // where sessions go after their race
 };
 
+// The caller has counted the session in services.active; it is uncounted when this returns.
 asio::awaitable<void> run_session(asio::ip::tcp::socket client, FrontendPtr frontend, WorkerServices& services);
 
 }  // namespace kha::proxy

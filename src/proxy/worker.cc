@@ -86,6 +86,9 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<Listener> listener) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    // Counted from accept, not from when the session first runs: a shutdown that
+    // drains must not miss a client accepted a moment before it began.
+    services_.active.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(context_, run_session(std::move(client), l.frontend, services_), [](std::exception_ptr e) {
       if (!e) return;
       try {

@@ -97,3 +97,19 @@ TEST(Template, NestedValues) {
 
 }  // namespace
 }  // namespace kha::planner
+
+namespace kha::planner {
+namespace {
+
+// Found by fuzz/template_fuzzer: a string with invalid UTF-8 joined into a larger
+// string made the JSON serializer throw. Inventories are not always UTF-8.
+TEST(Template, InvalidUtf8InAJoinedValueDoesNotThrow) {
+  MapResolver r;
+  const std::string text = "ttt{{ l[\"p\x91\"]|default(true) }}{{ [\"p\x91\"]|default(true) }}}";
+  Eval e;
+  EXPECT_NO_THROW(e = eval(r, text));
+  EXPECT_TRUE(e.value.has_value() || !e.error.empty());
+}
+
+}  // namespace
+}  // namespace kha::planner
