@@ -323,19 +323,25 @@ class IdleTimeoutTest(unittest.TestCase):
     """The document's `timeout client` / `timeout server`: a session that moves no byte
     either way for the shorter of the two is closed; one that keeps talking is not."""
 
-    def test_quiet_session_is_closed_and_a_talking_one_is_kept(self):
+    def open_sessions(self, n, client_idle, server_idle):
+        """A kha with these idle timeouts and n sessions through it, each past its first exchange."""
         from support.proxy import start_kha_proxy
         b = IdentityBackend("b0")
         self.addCleanup(b.stop)
-        p = start_kha_proxy(config_text=IDLE_CONFIG.format(client_idle="1500ms", server_idle="1h", backend=b.address),
-                            admin=False, owner=self)
+        config = IDLE_CONFIG.format(client_idle=client_idle, server_idle=server_idle, backend=b.address)
+        p = start_kha_proxy(config_text=config, admin=False, owner=self)
         self.addCleanup(p.stop)
-        quiet = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
-        talking = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
-        for s in (quiet, talking):
+        sessions = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
             self.addCleanup(s.close)
             s.sendall(b"hi")
             self.assertEqual(s.recv(100), b"b0:hi")
+            sessions.append(s)
+        return sessions
+
+    def test_quiet_session_is_closed_and_a_talking_one_is_kept(self):
+        quiet, talking = self.open_sessions(2, client_idle="1500ms", server_idle="1h")
         started = time.monotonic()
         quiet.settimeout(0.2)
         closed_at = None
@@ -356,16 +362,7 @@ class IdleTimeoutTest(unittest.TestCase):
         self.assertEqual(talking.recv(100), b"still")
 
     def test_server_idle_applies_too(self):
-        from support.proxy import start_kha_proxy
-        b = IdentityBackend("b0")
-        self.addCleanup(b.stop)
-        p = start_kha_proxy(config_text=IDLE_CONFIG.format(client_idle="1h", server_idle="1s", backend=b.address),
-                            admin=False, owner=self)
-        self.addCleanup(p.stop)
-        s = socket.create_connection(("127.0.0.1", p.listen_port), timeout=10)
-        self.addCleanup(s.close)
-        s.sendall(b"hi")
-        self.assertEqual(s.recv(100), b"b0:hi")
+        (s,) = self.open_sessions(1, client_idle="1h", server_idle="1s")
         s.settimeout(10)
         started = time.monotonic()
         self.assertEqual(s.recv(100), b"")
