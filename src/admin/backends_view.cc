@@ -58,7 +58,7 @@ std::string to_json(const BackendsView& view) {
     }
     frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends}});
   }
-  return ordered{{"frontends", frontends}}.dump();
+  return ordered{{"frontends", frontends}}.dump(-1, ' ', false, ordered::error_handler_t::replace);
 }
 
 std::optional<BackendsView> parse_backends_json(std::string_view text, std::string* why) {

@@ -132,7 +132,7 @@ void add_plan_command(CLI::App& root, int* exit_code) {
       *exit_code = 0;
       return;
     }
-    if (opts->output == "json") std::cout << planner::plan_to_json(*plan).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (opts->output == "json") std::cout << planner::json_text(planner::plan_to_json(*plan), 2) << "\n";
     else if (opts->output == "yaml") std::cout << planner::plan_to_yaml(*plan);
     else std::cout << planner::plan_to_table(*plan);
     (void)cmd;

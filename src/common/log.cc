@@ -47,7 +47,7 @@ void event(spdlog::level::level_enum level, std::string_view message, std::initi
     line["level"] = std::string(spdlog::level::to_string_view(level).data());
     line["msg"] = std::string(message);
     for (const auto& [key, value] : fields) line[std::string(key)] = value;
-    logger->log(level, "{}", line.dump());
+    logger->log(level, "{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));  // a value with bad UTF-8 must not throw
     return;
   }
   std::string text(message);
@@ -55,7 +55,7 @@ void event(spdlog::level::level_enum level, std::string_view message, std::initi
     text += ' ';
     text += key;
     text += '=';
-    text += needs_quotes(value) ? nlohmann::json(value).dump() : value;
+    text += needs_quotes(value) ? nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : value;
   }
   logger->log(level, "{}", text);
 }

@@ -40,7 +40,7 @@ LbView compute_lb_view(PlanContext& ctx, const std::string& host) {
     if (v.address && !is_ipv4_literal(*v.address) && !is_ipv6_literal(*v.address))
       ctx.input_error(s, "loadbalancer_apiserver", "address: expected an IP address (the LB's VIP), got '" + *v.address + "'");
   } else if (lb && !lb->is_null()) {
-    ctx.input_error(s, "loadbalancer_apiserver", "expected a mapping with address and port, got " + lb->dump());
+    ctx.input_error(s, "loadbalancer_apiserver", "expected a mapping with address and port, got " + json_text(*lb));
   }
   v.lp = v.port_set.value_or(v.sp);
   s.set_computed("loadbalancer_apiserver_localhost", !v.defined, "true unless loadbalancer_apiserver is defined");

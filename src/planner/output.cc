@@ -33,7 +33,7 @@ void emit(YAML::Emitter& out, const Json& v) {
   } else if (v.is_boolean()) {
     out << YAML::TrueFalseBool << v.get<bool>();
   } else {
-    out << v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // never throws on bad UTF-8
+    out << json_text(v);
   }
 }
 
@@ -188,7 +188,7 @@ Result<std::string> explain(const Plan& plan, const std::string& host, const std
     path = path.find('.') == std::string::npos ? "" : path.substr(path.find('.') + 1);
     value = value.contains(part) ? value[part] : Json(nullptr);
   }
-  out << host << " " << field << " = " << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  out << host << " " << field << " = " << json_text(value) << "\n";
   out << "rule: " << it->second.rule << "\n";
   if (!it->second.inputs.empty()) out << "inputs:\n";
   for (const auto& use : it->second.inputs) out << "  " << use.name << " = " << use.value << "  (" << use.origin << ")\n";

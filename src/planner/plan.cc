@@ -85,7 +85,7 @@ std::optional<std::string> PlanContext::opt_str(Scope& s, const std::string& nam
   if (!v || v->is_null()) return std::nullopt;
   if (v->is_string()) return v->get<std::string>();
   if (v->is_number() || v->is_boolean()) return value_to_text(*v);
-  input_error(s, name, "expected a string, got " + v->dump());
+  input_error(s, name, "expected a string, got " + json_text(*v));
   return std::nullopt;
 }
 
@@ -104,7 +104,7 @@ bool PlanContext::boolean(Scope& s, const std::string& name, bool fallback) {
     if (t == "true" || t == "yes" || t == "on" || t == "1" || t == "y") return true;
     if (t == "false" || t == "no" || t == "off" || t == "0" || t == "n" || t.empty()) return false;
   }
-  input_error(s, name, "expected a boolean (true/false), got " + v->dump());
+  input_error(s, name, "expected a boolean (true/false), got " + json_text(*v));
   return fallback;
 }
 
@@ -124,7 +124,7 @@ int PlanContext::port(Scope& s, const std::string& name, int fallback) {
     }
   }
   if (p < 1 || p > 65535) {
-    input_error(s, name, "expected a port number from 1 to 65535, got " + v->dump());
+    input_error(s, name, "expected a port number from 1 to 65535, got " + json_text(*v));
     return fallback;
   }
   return static_cast<int>(p);
@@ -135,7 +135,7 @@ std::vector<std::string> PlanContext::str_list(Scope& s, const std::string& name
   auto v = s.get(name);
   if (!v || v->is_null()) return out;
   if (!v->is_array()) {
-    input_error(s, name, "expected a list, got " + v->dump());
+    input_error(s, name, "expected a list, got " + json_text(*v));
     return out;
   }
   for (const auto& item : *v)

@@ -68,7 +68,7 @@ std::optional<Value> Scope::resolve(const std::string& name, Diagnostics* errors
     }
   }
   if (traced_.insert(name).second)
-    trace_.push_back(VarUse{name, result ? result->dump() : std::string("(undefined)"),
+    trace_.push_back(VarUse{name, result ? json_text(*result) : std::string("(undefined)"),
                             var ? var->source.to_string() : std::string("not set")});
   return result;
 }

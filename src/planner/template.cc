@@ -166,7 +166,7 @@ class ExprEvaluator {
         break;
       }
       if (!v.value) continue;  // Jinja: attribute of Undefined stays Undefined
-      const std::string name = key->is_string() ? key->get<std::string>() : key->dump();
+      const std::string name = key->is_string() ? key->get<std::string>() : json_text(*key);
       v.path += "." + name;
       if (v.value->is_object() && key->is_string() && v.value->contains(name)) {
         Value inner = (*v.value)[name];

@@ -91,7 +91,7 @@ class LiteralReader {
       if (!k || !eat(':')) return std::nullopt;
       auto v = read_value(depth + 1);
       if (!v) return std::nullopt;
-      out[k->is_string() ? k->get<std::string>() : k->dump()] = std::move(*v);
+      out[k->is_string() ? k->get<std::string>() : json_text(*k)] = std::move(*v);
       if (eat('}')) return out;
       if (!eat(',')) return std::nullopt;
       if (eat('}')) return out;
@@ -134,7 +134,11 @@ std::string value_to_text(const Value& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_boolean()) return value.get<bool>() ? "True" : "False";
   if (value.is_null()) return "None";
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 becomes U+FFFD, not a throw
+  return json_text(value);
+}
+
+std::string json_text(const Value& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<VarMap> parse_vars_yaml(std::string_view text, const std::string& file, const std::string& layer) {

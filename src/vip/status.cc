@@ -70,7 +70,7 @@ std::string render_json(const Status& s) {
       {"send_errors", s.send_errors},
       {"dropped", dropped},
   };
-  return j.dump() + "\n";
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace kha::vip

@@ -113,3 +113,24 @@ TEST(Template, InvalidUtf8InAJoinedValueDoesNotThrow) {
 
 }  // namespace
 }  // namespace kha::planner
+
+namespace kha::planner {
+namespace {
+
+// Found by fuzz/template_fuzzer in CI: a subscript whose key is a list holding invalid
+// UTF-8 made the message that names the key throw.
+TEST(Template, InvalidUtf8InASubscriptKeyDoesNotThrow) {
+  MapResolver r;
+  r.vars["au"] = Value::object();
+  const std::string text = "{{ au[[\"p\x08+\x08\x91\xff\xffli\"]] }}";
+  Eval e;
+  EXPECT_NO_THROW(e = eval(r, text));
+  EXPECT_TRUE(e.value.has_value() || !e.error.empty());
+}
+
+TEST(JsonText, InvalidUtf8BecomesTheReplacementCharacter) {
+  EXPECT_EQ(json_text(Value("a\x91z")), "\"a\xef\xbf\xbdz\"");
+}
+
+}  // namespace
+}  // namespace kha::planner
