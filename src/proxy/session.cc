@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
-#include "proxy/event.h"
 #include "proxy/relay.h"
 #include "proxy/upstream_race.h"
 
@@ -11,7 +10,6 @@ namespace kha::proxy {
 namespace {
 
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 RaceSettings race_settings(const config::Frontend& f) {
   RaceSettings s;

@@ -5,10 +5,7 @@ namespace kha::proxy {
 void SessionControl::close() {
   if (closing) return;
   closing = true;
-  if (on_close) return on_close(owner);
-  asio::error_code ec;
-  if (client) client->cancel(ec);
-  if (upstream) upstream->cancel(ec);
+  if (on_close) on_close(owner);
 }
 
 std::size_t SessionRegistry::close_some(const pool::Backend* backend, std::size_t max) {

@@ -7,22 +7,18 @@
 #include <cstddef>
 #include <list>
 
-#include <asio.hpp>
-
 #include "pool/backend.h"
 
 namespace kha::proxy {
 
-// A session's close switch. The session owns it; close() makes its pumps stop at
-// their next wake-up and the session then tears itself down in one place.
+// A session's close switch. The relay owns it; close() marks it closing and asks the
+// relay (on_close) to end, which it does after its current batch of events.
 struct SessionControl {
   const pool::Backend* backend = nullptr;
-  asio::ip::tcp::socket* client = nullptr;
-  asio::ip::tcp::socket* upstream = nullptr;
   bool closing = false;
   std::chrono::milliseconds idle{0};                    // 0 = no idle timeout
   std::chrono::steady_clock::time_point last_activity;  // last byte either way
-  // How the owner ends the session (the relay); without it, cancel the sockets.
+  // How the owner ends the session (RelayHub::kill).
   void (*on_close)(void* owner) = nullptr;
   void* owner = nullptr;
   void close();

@@ -152,7 +152,6 @@ asio::awaitable<void> run_attempt(std::shared_ptr<Attempt> a, std::shared_ptr<Ra
     const ssize_t n = ::recv(a->socket.native_handle(), a->reply.data(), a->reply.size(), 0);
     if (n > 0) {
       a->reply.resize(static_cast<std::size_t>(n));
-      a->reply.shrink_to_fit();  // it lives until the session hands it over
       a->state = AttemptState::Answered;
       race->wake.notify();
       break;
