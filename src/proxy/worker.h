@@ -14,7 +14,7 @@
 #include <asio.hpp>
 
 #include "proxy/frontend_runtime.h"
-#include "proxy/relay.h"
+#include "proxy/hub.h"
 #include "proxy/session.h"
 
 namespace kha::proxy {
@@ -48,12 +48,6 @@ class Worker {
   int id() const { return id_; }
 
  private:
-  struct Listener {
-    FrontendPtr frontend;
-    asio::ip::tcp::endpoint endpoint;
-    std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
-  };
-  asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
   asio::awaitable<void> paced_close(pool::BackendPtr backend);
   // One timer per worker instead of one per session: an idle timeout fires at most
   // kIdleSweep late, which the hour-scale timeouts of watches do not notice.
@@ -66,8 +60,7 @@ class Worker {
   WorkerServices services_;
   asio::io_context context_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::unique_ptr<RelayHub> relays_;  // after the context: relays close before it goes
-  std::vector<std::shared_ptr<Listener>> listeners_;  // worker thread only
+  std::unique_ptr<Hub> hub_;  // after the context: sessions close before it goes
   std::thread thread_;
 };
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "proxy/relay.h"
+#include "proxy/leg_mode.h"
 #include "proxy/session_registry.h"
 
 namespace kha::proxy {

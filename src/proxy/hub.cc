@@ -1,0 +1,246 @@
+#include "proxy/hub.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "common/log.h"
+
+namespace kha::proxy {
+namespace {
+
+constexpr int kBatch = 256;           // epoll events per epoll_wait
+constexpr int kRoundsPerWake = 4;     // then yield to the rest of the worker's loop
+constexpr int kAcceptsPerEvent = 64;  // then serve the sessions already accepted
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Deadlines due within this much are served together: a hedge fires at most this late,
+// and a burst of connections does not arm the timer once each.
+constexpr auto kTimerSlack = std::chrono::milliseconds(2);
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
+  const auto a = e.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+}
+
+}  // namespace
+
+// A listening socket. Level-triggered: a burst is accepted kAcceptsPerEvent at a time.
+struct Hub::Listener final : HubTarget {
+  Listener(Hub& h, int f, FrontendPtr fe, const asio::ip::tcp::endpoint& e)
+      : hub(h), fd(f), frontend(std::move(fe)), endpoint(e) {}
+  ~Listener() override {
+    if (fd >= 0) close_fd();
+  }
+  void on_event(std::uint32_t, unsigned) override {
+    if (fd >= 0 && !paused) hub.accept_from(*this);
+  }
+  void on_deadline() override {  // the pause after an accept error is over
+    if (fd < 0) return;
+    paused = false;
+    hub.rewatch(fd, *this, 0, EPOLLIN);
+  }
+  void close_fd() {
+    // Explicitly: a takeover may hold another descriptor of this socket, and epoll
+    // forgets a registration only when the last one closes.
+    ::epoll_ctl(hub.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    fd = -1;
+  }
+  Hub& hub;
+  int fd;
+  FrontendPtr frontend;
+  asio::ip::tcp::endpoint endpoint;
+  bool paused = false;
+};
+
+Hub::Hub(asio::io_context& context, WorkerServices& services)
+    : context_(context), services_(services), epoll_wait_(context), timer_(context) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
+  const int watched = ::fcntl(epoll_fd_, F_DUPFD_CLOEXEC, 0);  // Asio owns (and closes) this one
+  if (watched < 0) throw std::system_error(errno, std::system_category(), "fcntl");
+  epoll_wait_.assign(watched);
+  wait();
+}
+
+Hub::~Hub() {
+  listeners_.clear();
+  sessions_.clear();
+  orphans_.clear();
+  retired_.clear();
+  asio::error_code ec;
+  timer_.cancel();
+  epoll_wait_.close(ec);
+  ::close(epoll_fd_);
+}
+
+void Hub::add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoint& endpoint) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  auto& l = *listeners_.emplace_back(std::make_unique<Listener>(*this, fd, std::move(frontend), endpoint));
+  if (!watch(fd, l, 0, EPOLLIN))
+    log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
+                                          {"error", std::error_code(errno, std::system_category()).message()}});
+}
+
+void Hub::remove_listeners(const asio::ip::tcp::endpoint* endpoint) {
+  for (auto& l : listeners_) {
+    if (endpoint && l->endpoint != *endpoint) continue;
+    l->close_fd();
+    clear_deadline(*l);
+    retire(std::move(l));
+  }
+  std::erase(listeners_, nullptr);
+}
+
+void Hub::accept_from(Listener& l) {
+  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+      // EMFILE and friends: pause instead of spinning on a full descriptor table.
+      log::warn("accept_failed", {{"listen", endpoint_text(l.endpoint)},
+                                  {"error", std::error_code(err, std::system_category()).message()},
+                                  {"pause_ms", std::to_string(kAcceptPause.count())}});
+      l.paused = true;
+      rewatch(l.fd, l, 0, 0);
+      set_deadline(l, HubClock::now() + kAcceptPause);
+      return;
+    }
+    // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
+    Session& s = sessions_.emplace_back(*this, fd, l.frontend);
+    s.self_ = std::prev(sessions_.end());
+    s.start();
+  }
+}
+
+bool Hub::watch(int fd, HubTarget& target, unsigned tag, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = reinterpret_cast<std::uintptr_t>(&target) | tag;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool Hub::rewatch(int fd, HubTarget& target, unsigned tag, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = reinterpret_cast<std::uintptr_t>(&target) | tag;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
+void Hub::set_deadline(HubTarget& t, HubClock::time_point when) {
+  if (t.has_deadline_) {
+    if (t.deadline_->first == when) return;
+    deadlines_.erase(t.deadline_);
+  }
+  t.deadline_ = deadlines_.emplace(when, &t);
+  t.has_deadline_ = true;
+  if (when < armed_) arm_timer(when);
+}
+
+void Hub::clear_deadline(HubTarget& t) {
+  if (!t.has_deadline_) return;
+  deadlines_.erase(t.deadline_);
+  t.has_deadline_ = false;
+  // The timer stays armed: when it fires early it finds nothing due and re-arms.
+}
+
+void Hub::arm_timer(HubClock::time_point when) {
+  armed_ = when;
+  timer_.expires_at(when);
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) on_timer();
+  });
+}
+
+void Hub::on_timer() {
+  armed_ = HubClock::time_point::max();
+  const auto due = HubClock::now() + kTimerSlack;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= due) {
+    HubTarget* t = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    t->has_deadline_ = false;
+    t->on_deadline();  // may set new deadlines, end sessions
+  }
+  flush();
+  if (!deadlines_.empty() && deadlines_.begin()->first < armed_) arm_timer(deadlines_.begin()->first);
+}
+
+void Hub::retire(std::unique_ptr<HubTarget> target) {
+  if (!target) return;
+  retired_.push_back(std::move(target));
+  schedule_flush();
+}
+
+void Hub::end_session(Session& s) {
+  if (s.dead_) return;
+  s.dead_ = true;
+  s.control_.closing = true;
+  dead_sessions_.push_back(s.self_);
+  schedule_flush();
+}
+
+void Hub::adopt_orphan(std::unique_ptr<Attempt> a) {
+  Attempt& ref = *a;
+  orphans_.push_back(std::move(a));
+  ref.orphan_it = std::prev(orphans_.end());
+}
+
+void Hub::release_orphan(Attempt& a) {
+  clear_deadline(a);
+  a.close_socket();
+  a.state = Attempt::State::Retired;
+  retire(std::move(*a.orphan_it));
+  orphans_.erase(a.orphan_it);
+}
+
+void Hub::schedule_flush() {
+  // Freed after the batch (events for them may follow in the same batch), or soon
+  // after when the end came from elsewhere (a backend went down, shutdown, idle sweep).
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(context_, [this] { flush(); });
+}
+
+void Hub::flush() {
+  flush_posted_ = false;
+  while (!dead_sessions_.empty() || !retired_.empty()) {
+    auto dead = std::move(dead_sessions_);
+    dead_sessions_.clear();
+    for (auto it : dead) sessions_.erase(it);
+    auto retired = std::move(retired_);
+    retired_.clear();
+  }
+}
+
+void Hub::wait() {
+  epoll_wait_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+    if (ec) return;  // closed: the hub is going away
+    drain();
+    wait();
+  });
+}
+
+void Hub::drain() {
+  epoll_event events[kBatch];
+  for (int round = 0; round < kRoundsPerWake; ++round) {
+    const int n = ::epoll_wait(epoll_fd_, events, kBatch, 0);
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t data = events[i].data.u64;
+      auto* target = reinterpret_cast<HubTarget*>(static_cast<std::uintptr_t>(data & ~std::uint64_t{1}));
+      target->on_event(events[i].events, static_cast<unsigned>(data & 1));
+    }
+    flush();
+    if (n < kBatch) break;
+  }
+  // Deadlines are checked here too: under load the hub wakes far more often than the
+  // timer would, and a due hedge should not wait for it.
+  if (!deadlines_.empty() && deadlines_.begin()->first <= HubClock::now()) on_timer();
+}
+
+}  // namespace kha::proxy

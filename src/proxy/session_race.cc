@@ -1,0 +1,404 @@
+// The race phase of a session: see session.h. Everything here runs on the worker's
+// thread, driven by Hub events and deadlines; decisions are race_policy.h's.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "proxy/hub.h"
+#include "proxy/session.h"
+#include "proxy/socket_options.h"
+
+namespace kha::proxy {
+namespace {
+
+using asio::ip::tcp;
+
+constexpr std::uint32_t kSessionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+RaceSettings race_settings(const config::Frontend& f) {
+  RaceSettings s;
+  s.connect_timeout = f.timeouts.connect;
+  s.connect_hedge = f.hedge.connect_delay;
+  s.first_byte_hedge = f.hedge.first_byte_delay;
+  s.first_bytes_max = f.hedge.first_bytes_max;
+  s.max_attempts = f.max_connect_attempts;
+  s.client_first = f.client_first;
+  s.client_idle = std::min(f.timeouts.client_idle, f.timeouts.server_idle);
+  return s;
+}
+
+AttemptPhase phase_of(Attempt::State s) {
+  switch (s) {
+    case Attempt::State::Resolving:
+    case Attempt::State::Connecting: return AttemptPhase::Connecting;
+    case Attempt::State::Connected: return AttemptPhase::Connected;
+    default: return AttemptPhase::Done;
+  }
+}
+
+std::string error_text(int err) { return std::error_code(err, std::system_category()).message(); }
+
+// The backend's address as a socket address, when it is a literal (no resolver).
+std::optional<tcp::endpoint> literal_endpoint(const HostPort& addr) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, addr.host.c_str(), &v4) == 1)
+    return tcp::endpoint(asio::ip::address_v4(ntohl(v4.s_addr)), addr.port);
+  asio::ip::address_v6::bytes_type v6{};
+  if (::inet_pton(AF_INET6, addr.host.c_str(), v6.data()) == 1) return tcp::endpoint(asio::ip::address_v6(v6), addr.port);
+  return std::nullopt;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Attempt
+
+Attempt::Attempt(Hub& h, Session& s, pool::BackendPtr b) : hub(h), session(&s), backend(std::move(b)) {}
+
+Attempt::~Attempt() {
+  hub.clear_deadline(*this);
+  close_socket();
+}
+
+void Attempt::close_socket() {
+  resolver.reset();
+  alive.reset();
+  if (fd >= 0) ::close(fd);  // also leaves the hub's epoll set
+  fd = -1;
+}
+
+int Attempt::take_socket() {
+  const int f = fd;
+  fd = -1;
+  return f;
+}
+
+void Attempt::on_event(std::uint32_t events, unsigned) {
+  if (state == State::Orphan) {
+    // An answer, a close or a reset: the backend is alive, whatever it said.
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) hub.release_orphan(*this);
+    return;
+  }
+  if (session && !session->dead_) session->on_attempt_event(*this, events);
+}
+
+void Attempt::on_deadline() {
+  if (state != State::Orphan) return;
+  if (frontend && frontend->passive_failure)
+    frontend->passive_failure(backend, "no answer within " + std::to_string(connect_timeout.count()) + "ms");
+  hub.release_orphan(*this);
+}
+
+// ---------------------------------------------------------------- Session: race
+
+Session::Session(Hub& hub, int client_fd, FrontendPtr frontend)
+    : hub_(hub), services_(hub.services()), frontend_(std::move(frontend)) {
+  fd_[0] = client_fd;
+  // Counted from accept, not from when the session first runs: a shutdown that
+  // drains must not miss a client accepted a moment before it began.
+  services_.active.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Session::start() {
+  const auto settings = frontend_->settings();
+  frontend_->stats().sessions_total.fetch_add(1, std::memory_order_relaxed);
+  race_ = std::make_unique<Race>();
+  race_->settings = race_settings(*settings);
+  race_->backends = frontend_->backends().snapshot();
+  idle_ = race_->settings.client_idle;
+  if (!hub_.watch(fd_[0], *this, 0, kSessionEvents)) return race_failed("register failed: " + error_text(errno));
+  step();
+}
+
+void Session::on_event(std::uint32_t events, unsigned tag) {
+  if (dead_) return;
+  if (!race_) return relay_event(events, tag);
+  if (tag != 0) return;  // an upstream event from before the hand-over
+  Race& r = *race_;
+  if (events & EPOLLERR) r.client_error = true;
+  else if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && r.settings.client_first &&
+           r.client_bytes.size() < r.settings.first_bytes_max)
+    read_client(events);
+  else return;  // writability (reported once at registration): nothing changed
+  step();
+}
+
+void Session::on_deadline() {
+  if (dead_ || !race_) return;
+  const auto now = HubClock::now();
+  for (auto& a : race_->attempts)
+    if ((a->state == Attempt::State::Connecting || a->state == Attempt::State::Resolving) &&
+        now >= a->started + race_->settings.connect_timeout)
+      attempt_failed(*a, "connect timeout after " + std::to_string(race_->settings.connect_timeout.count()) + "ms");
+  step();
+}
+
+void Session::step() {
+  if (dead_ || !race_) return;
+  Race& r = *race_;
+  AttemptView views[16];
+  for (;;) {
+    const std::size_t n = std::min(r.attempts.size(), std::size(views));
+    // Beyond 16 attempts (a config that allows that many), the oldest are left out of
+    // the view: they are long failed or abandoned to their hedges.
+    const std::size_t skip = r.attempts.size() - n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Attempt& a = *r.attempts[skip + i];
+      views[i] = {phase_of(a.state), a.started, a.first_sent, a.sent};
+    }
+    const RaceView view{std::span<const AttemptView>(views, n),
+                        r.client_bytes.size(),
+                        r.client_eof,
+                        r.client_error,
+                        r.can_start_more && static_cast<int>(r.attempts.size()) < r.settings.max_attempts,
+                        r.started};
+    const auto now = HubClock::now();
+    const Decision d = decide(r.settings, view, now);
+    switch (d.kind) {
+      case Decision::Kind::Win: return hand_over(*r.attempts[skip + d.winner], nullptr, 0, false);
+      case Decision::Kind::Fail: return race_failed(d.failure);
+      case Decision::Kind::Start: start_attempt(d.hedge); continue;  // a failed start clears can_start_more
+      case Decision::Kind::Wait: {
+        auto due = d.wait_until;
+        for (const auto& a : r.attempts)
+          if (a->state == Attempt::State::Connecting || a->state == Attempt::State::Resolving)
+            due = std::min(due, a->started + r.settings.connect_timeout);
+        if (due == HubClock::time_point::max()) hub_.clear_deadline(*this);
+        else hub_.set_deadline(*this, due);
+        return;
+      }
+    }
+  }
+}
+
+void Session::start_attempt(Hedge hedge) {
+  Race& r = *race_;
+  if (static_cast<int>(r.attempts.size()) >= r.settings.max_attempts) {
+    r.can_start_more = false;
+    return;
+  }
+  bool ignoring_health = false;
+  auto backend = frontend_->backends().pick(*r.backends, r.tried, &ignoring_health);
+  if (!backend) {
+    r.can_start_more = false;
+    return;
+  }
+  if (ignoring_health) frontend_->stats().picks_ignoring_health.fetch_add(1, std::memory_order_relaxed);
+  if (!r.attempts.empty()) {
+    auto& hedged = r.attempts.back()->backend->stats();
+    if (hedge == Hedge::Connect) hedged.hedged_connects.fetch_add(1, std::memory_order_relaxed);
+    if (hedge == Hedge::FirstByte) hedged.hedged_first_bytes.fetch_add(1, std::memory_order_relaxed);
+  }
+  r.tried.push_back(backend.get());
+  Attempt& a = *r.attempts.emplace_back(std::make_unique<Attempt>(hub_, *this, std::move(backend)));
+  const auto& addr = a.backend->address();
+  if (auto endpoint = literal_endpoint(addr)) return connect_attempt(a, *endpoint);
+  // A name: resolved by Asio's resolver thread; the race goes on meanwhile.
+  a.resolver = std::make_unique<tcp::resolver>(hub_.context());
+  a.resolver->async_resolve(addr.host, std::to_string(addr.port),
+                            [&a, alive = std::weak_ptr<char>(a.alive)](const asio::error_code& ec,
+                                                                       const tcp::resolver::results_type& results) {
+                              if (alive.expired()) return;  // the attempt is gone
+                              if (a.session) a.session->on_resolved(a, ec, results);
+                            });
+}
+
+void Session::on_resolved(Attempt& a, const asio::error_code& ec, const tcp::resolver::results_type& results) {
+  if (dead_ || !race_ || a.state != Attempt::State::Resolving) return;
+  if (ec || results.empty()) attempt_failed(a, "resolve failed: " + (ec ? ec.message() : std::string("no address")));
+  else connect_attempt(a, results.begin()->endpoint());
+  step();
+}
+
+void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
+  a.fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno));
+  tune_session_socket(a.fd);
+  a.state = Attempt::State::Connecting;
+  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS)
+    return attempt_failed(a, "connect failed: " + error_text(errno));
+  // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
+  if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno));
+}
+
+void Session::attempt_failed(Attempt& a, const std::string& reason) {
+  a.state = Attempt::State::Failed;
+  a.close_socket();
+  a.backend->stats().connect_failures.fetch_add(1, std::memory_order_relaxed);
+  if (frontend_->passive_failure) frontend_->passive_failure(a.backend, reason);
+}
+
+void Session::on_attempt_event(Attempt& a, std::uint32_t events) {
+  if (!race_) return;
+  if (a.state == Attempt::State::Connecting) {
+    if (events & (EPOLLERR | EPOLLHUP)) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      attempt_failed(a, "connect failed: " + error_text(err ? err : ECONNREFUSED));
+      return step();
+    }
+    if (!(events & EPOLLOUT)) return;
+    a.backend->stats().observe_connect_latency(
+        std::chrono::duration_cast<std::chrono::microseconds>(HubClock::now() - a.started));
+    a.state = Attempt::State::Connected;
+    send_client_bytes(a);
+  } else if (a.state == Attempt::State::Connected) {
+    if (events & EPOLLOUT) send_client_bytes(a);
+  }
+  if (a.state == Attempt::State::Connected && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    read_answer(a, events);
+    if (!race_ || dead_) return;  // handed over, or ended
+  }
+  step();
+}
+
+void Session::send_client_bytes(Attempt& a) {
+  Race& r = *race_;
+  while (a.sent < r.client_bytes.size()) {
+    if (!a.first_sent) a.first_sent = HubClock::now();
+    const ssize_t n = ::send(a.fd, r.client_bytes.data() + a.sent, r.client_bytes.size() - a.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      a.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // EPOLLOUT comes back
+    return attempt_failed(a, "write failed before first byte: " + error_text(errno));
+  }
+  if (r.client_eof && !a.shut_write) {
+    ::shutdown(a.fd, SHUT_WR);
+    a.shut_write = true;
+  }
+}
+
+void Session::read_client(std::uint32_t events) {
+  Race& r = *race_;
+  const std::size_t max = r.settings.first_bytes_max;
+  bool grew = false;
+  r.client_drained = false;
+  while (r.client_bytes.size() < max) {
+    char* buf = relay_scratch();
+    const std::size_t want = max - r.client_bytes.size();
+    const ssize_t n = ::recv(fd_[0], buf, want, 0);
+    if (n > 0) {
+      r.client_bytes.insert(r.client_bytes.end(), buf, buf + n);
+      grew = true;
+      // A short read emptied the socket: new bytes raise a new edge. Not so an EOF
+      // that came with the bytes: its edge is spent, so read on to see it.
+      if (static_cast<std::size_t>(n) < want && !(events & (EPOLLRDHUP | EPOLLHUP))) {
+        r.client_drained = true;
+        break;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      r.client_drained = true;
+      break;
+    }
+    if (n == 0) r.client_eof = true;
+    else r.client_error = true;
+    break;
+  }
+  if (!grew && !r.client_eof) return;
+  for (auto& a : r.attempts)
+    if (a->state == Attempt::State::Connected) send_client_bytes(*a);
+}
+
+void Session::read_answer(Attempt& a, std::uint32_t events) {
+  char* buf = relay_scratch();
+  for (;;) {
+    const ssize_t n = ::recv(a.fd, buf, kCopyChunk, 0);
+    if (n > 0) return hand_over(a, buf, static_cast<std::size_t>(n), events & (EPOLLRDHUP | EPOLLHUP));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n == 0 && a.shut_write) {
+      // The client had finished (EOF forwarded) and the backend closed in turn: an
+      // orderly end of the session, not a backend failure (a TCP check of our listener).
+      return hand_over(a, nullptr, 0, true);
+    }
+    return attempt_failed(a, n == 0 ? "closed before first byte" : "reset before first byte");
+  }
+}
+
+void Session::race_failed(const std::string& reason) {
+  frontend_->stats().sessions_failed.fetch_add(1, std::memory_order_relaxed);
+  log::debug("session_failed", {{"frontend", frontend_->name()}, {"reason", reason}});
+  hub_.end_session(*this);
+}
+
+void Session::hand_over(Attempt& winner, const char* reply, std::size_t reply_size, bool upstream_closed) {
+  auto race = std::move(race_);  // from here on, events go to the relay
+  hub_.clear_deadline(*this);
+  const auto connect_timeout = race->settings.connect_timeout;
+  fd_[1] = winner.take_socket();
+  backend_ = winner.backend;
+  for (auto& a : race->attempts) {
+    a->session = nullptr;
+    if (a.get() != &winner && a->state == Attempt::State::Connected && a->first_sent) {
+      // A loser that was sent bytes: silence for the whole connect timeout is a
+      // passive failure (a hung backend), an answer is not.
+      a->state = Attempt::State::Orphan;
+      a->frontend = frontend_;
+      a->connect_timeout = connect_timeout;
+      hub_.set_deadline(*a, *a->first_sent + connect_timeout);
+      hub_.adopt_orphan(std::move(a));
+      continue;
+    }
+    a->close_socket();
+    a->state = Attempt::State::Retired;
+    hub_.retire(std::move(a));  // events of this batch may still name it
+  }
+  frontend_.reset();
+
+  // The winner's registration now names the session; a re-registration also reports
+  // again what is ready now, so nothing the race did not read is missed.
+  if (!hub_.rewatch(fd_[1], *this, 1, kSessionEvents)) {
+    log::warn("relay_register_failed", {{"error", error_text(errno)}});
+    return hub_.end_session(*this);
+  }
+
+  auto& stats = backend_->stats();
+  stats.sessions_total.fetch_add(1, std::memory_order_relaxed);
+  legs_[0].from = legs_[1].to = fd_[0];
+  legs_[0].to = legs_[1].from = fd_[1];
+  legs_[0].bytes = &stats.bytes_to_backend;
+  legs_[1].bytes = &stats.bytes_to_client;
+  control_.backend = backend_.get();
+  control_.idle = idle_;
+  control_.last_activity = HubClock::now();
+  control_.owner = this;
+  control_.on_close = [](void* self) {
+    auto* s = static_cast<Session*>(self);
+    s->hub_.end_session(*s);
+  };
+  handle_ = services_.registry.add(&control_);
+  stats.active_sessions.fetch_add(1, std::memory_order_relaxed);  // taken back with the handle
+
+  // What the race held back: the client's bytes the winner was not sent, the winner's
+  // first answer. Then each leg goes on by itself.
+  const std::size_t pending = race->client_bytes.size() - winner.sent;
+  if (pending > 0) hold(legs_[0], race->client_bytes.data() + winner.sent, pending);
+  legs_[0].peer_closed = race->client_eof;
+  legs_[1].peer_closed = upstream_closed;
+  const bool client_quiet = race->settings.client_first && race->client_drained && !race->client_eof &&
+                            !race->client_error && pending == 0;
+  race.reset();
+  if (reply_size > 0) {
+    const bool last = upstream_closed && reply_size < kCopyChunk;  // the whole answer, then EOF
+    const Step s = forward(legs_[1], reply, reply_size, last);
+    if (s == Step::WaitRead && reply_size == kCopyChunk) run_leg(1);
+    else finish_leg(1, s);
+  } else if (upstream_closed) {
+    run_leg(1);  // its EOF was read already: read it again
+  }
+  // Otherwise the re-registration above reports the upstream's readiness, if any.
+  if (!dead_ && !client_quiet) run_leg(0);
+}
+
+}  // namespace kha::proxy
