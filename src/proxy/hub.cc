@@ -1,6 +1,8 @@
 #include "proxy/hub.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,11 +51,22 @@ struct Hub::Listener final : HubTarget {
     ::close(fd);
     fd = -1;
   }
+  // TCP_DEFER_ACCEPT for client-first frontends (TLS: the client speaks first): the
+  // kernel hands a connection over when its first bytes arrived, so that accepting it
+  // and reading them is one wake-up, not two. A client that stays silent is handed over
+  // after a second anyway. Follows the frontend's `client_first` across reloads.
+  void match_defer_accept() {
+    const bool want = frontend->settings()->client_first;
+    if (want == deferred) return;
+    const int seconds = want ? 1 : 0;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0) deferred = want;
+  }
   Hub& hub;
   int fd;
   FrontendPtr frontend;
   asio::ip::tcp::endpoint endpoint;
   bool paused = false;
+  bool deferred = false;
 };
 
 Hub::Hub(asio::io_context& context, WorkerServices& services)
@@ -81,6 +94,7 @@ void Hub::add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoi
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   auto& l = *listeners_.emplace_back(std::make_unique<Listener>(*this, fd, std::move(frontend), endpoint));
+  l.match_defer_accept();
   if (!watch(fd, l, 0, EPOLLIN))
     log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
                                           {"error", std::error_code(errno, std::system_category()).message()}});
@@ -97,6 +111,8 @@ void Hub::remove_listeners(const asio::ip::tcp::endpoint* endpoint) {
 }
 
 void Hub::accept_from(Listener& l) {
+  const bool deferred = l.deferred;
+  l.match_defer_accept();  // a reload may have changed client_first
   for (int i = 0; i < kAcceptsPerEvent; ++i) {
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -113,7 +129,7 @@ void Hub::accept_from(Listener& l) {
       return;
     }
     // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
-    Session& s = sessions_.emplace_back(*this, fd, l.frontend);
+    Session& s = sessions_.emplace_back(*this, fd, l.frontend, deferred);
     s.self_ = std::prev(sessions_.end());
     s.start();
   }

@@ -99,7 +99,8 @@ struct Attempt final : HubTarget {
 
 class Session final : public HubTarget {
  public:
-  Session(Hub& hub, int client_fd, FrontendPtr frontend);
+  // `deferred`: accepted from a listener with TCP_DEFER_ACCEPT (the first bytes are there).
+  Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred);
   ~Session() override;
 
   void start();  // registers the client and starts the first attempt
@@ -127,6 +128,7 @@ class Session final : public HubTarget {
   void step();
   void start_attempt(Hedge hedge);
   void connect_attempt(Attempt& a, const asio::ip::tcp::endpoint& endpoint);
+  void connected(Attempt& a);
   void on_attempt_event(Attempt& a, std::uint32_t events);
   void on_resolved(Attempt& a, const asio::error_code& ec, const asio::ip::tcp::resolver::results_type& results);
   void attempt_failed(Attempt& a, const std::string& reason);
@@ -181,6 +183,7 @@ class Session final : public HubTarget {
   SessionControl control_;
   std::optional<SessionRegistry::Handle> handle_;
   std::list<Session>::iterator self_;
+  bool deferred_ = false;
   bool dead_ = false;
 };
 

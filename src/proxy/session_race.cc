@@ -95,8 +95,8 @@ void Attempt::on_deadline() {
 
 // ---------------------------------------------------------------- Session: race
 
-Session::Session(Hub& hub, int client_fd, FrontendPtr frontend)
-    : hub_(hub), services_(hub.services()), frontend_(std::move(frontend)) {
+Session::Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred)
+    : hub_(hub), services_(hub.services()), frontend_(std::move(frontend)), deferred_(deferred) {
   fd_[0] = client_fd;
   // Counted from accept, not from when the session first runs: a shutdown that
   // drains must not miss a client accepted a moment before it began.
@@ -111,6 +111,9 @@ void Session::start() {
   race_->backends = frontend_->backends().snapshot();
   idle_ = race_->settings.client_idle;
   if (!hub_.watch(fd_[0], *this, 0, kSessionEvents)) return race_failed("register failed: " + error_text(errno));
+  // A deferred accept (TCP_DEFER_ACCEPT) comes with the client's first bytes: read
+  // them now, so the first attempt can send them as soon as it connects.
+  if (deferred_ && race_->settings.client_first) read_client(0);
   step();
 }
 
@@ -223,6 +226,24 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
     return attempt_failed(a, "connect failed: " + error_text(errno));
   // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
   if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno));
+  // On a near backend (loopback, same host) the handshake is often over when connect()
+  // returns: a send that goes through says so, and saves waiting for the event.
+  if (!race_->client_bytes.empty()) {
+    const ssize_t n = ::send(a.fd, race_->client_bytes.data(), race_->client_bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return attempt_failed(a, "connect failed: " + error_text(errno));
+    if (n <= 0) return;  // still connecting
+    connected(a);
+    a.sent = static_cast<std::size_t>(n);
+    send_client_bytes(a);
+  }
+}
+
+void Session::connected(Attempt& a) {
+  const auto now = HubClock::now();
+  a.backend->stats().observe_connect_latency(std::chrono::duration_cast<std::chrono::microseconds>(now - a.started));
+  a.state = Attempt::State::Connected;
+  if (!race_->client_bytes.empty() && !a.first_sent) a.first_sent = now;
 }
 
 void Session::attempt_failed(Attempt& a, const std::string& reason) {
@@ -243,9 +264,7 @@ void Session::on_attempt_event(Attempt& a, std::uint32_t events) {
       return step();
     }
     if (!(events & EPOLLOUT)) return;
-    a.backend->stats().observe_connect_latency(
-        std::chrono::duration_cast<std::chrono::microseconds>(HubClock::now() - a.started));
-    a.state = Attempt::State::Connected;
+    connected(a);
     send_client_bytes(a);
   } else if (a.state == Attempt::State::Connected) {
     if (events & EPOLLOUT) send_client_bytes(a);

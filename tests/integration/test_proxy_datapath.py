@@ -298,6 +298,54 @@ class DataPathTest(unittest.TestCase):
         self.assertIn('kha proxy: --backend: expected an IPv6 address in brackets, e.g. [::1]:6443, got "::1:80"', r.stderr)
 
 
+SERVER_FIRST_CONFIG = """
+admin:
+  listen: ""
+frontends:
+  - name: banner
+    listen: ["127.0.0.1:@LISTEN_PORT@"]
+    client_first: {client_first}
+    health:
+      kind: none
+    backends:
+      - name: b0
+        address: {backend}
+"""
+
+
+class AcceptTest(unittest.TestCase):
+    """A client-first frontend (TLS) lets the kernel defer accept until the client's
+    first bytes arrive (TCP_DEFER_ACCEPT): one wake-up instead of two per connection.
+    A server-first one must not: its clients wait for the server to speak."""
+
+    def time_to_banner(self, client_first):
+        from support.proxy import start_kha_proxy
+        b = IdentityBackend("b0", "server_close")  # speaks first: "b0:bye", then EOF
+        self.addCleanup(b.stop)
+        config = SERVER_FIRST_CONFIG.format(client_first=client_first, backend=b.address)
+        p = start_kha_proxy(config_text=config, admin=False, owner=self)
+        self.addCleanup(p.stop)
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", p.listen_port), timeout=10) as s:
+            got = b""
+            while True:
+                data = s.recv(100)  # the client sends nothing
+                if not data:
+                    break
+                got += data
+        self.assertEqual(got, b"b0:bye")
+        return time.monotonic() - started
+
+    def test_server_first_frontend_is_answered_without_the_client_speaking(self):
+        # A deferred accept would hold this client for a second or more (the kernel
+        # hands a silent connection over only after its SYN-ACK was sent again).
+        self.assertLess(self.time_to_banner("false"), 0.9)
+
+    def test_silent_client_of_a_client_first_frontend_is_still_served(self):
+        # Deferred, then handed over by the kernel anyway: served, a second or so late.
+        self.assertLess(self.time_to_banner("true"), 8)
+
+
 if __name__ == "__main__":
     unittest.main()
 
