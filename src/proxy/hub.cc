@@ -1,6 +1,7 @@
 #include "proxy/hub.h"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <system_error>
 
 #include "common/log.h"
+#include "proxy/resolver_thread.h"
 
 namespace kha::proxy {
 namespace {
@@ -18,9 +20,6 @@ constexpr int kBatch = 256;           // epoll events per epoll_wait
 constexpr int kRoundsPerWake = 4;     // then yield to the rest of the worker's loop
 constexpr int kAcceptsPerEvent = 64;  // then serve the sessions already accepted
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-// Deadlines due within this much are served together: a hedge fires at most this late,
-// and a burst of connections does not arm the timer once each.
-constexpr auto kTimerSlack = std::chrono::milliseconds(2);
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
   const auto a = e.address();
@@ -69,25 +68,117 @@ struct Hub::Listener final : HubTarget {
   bool deferred = false;
 };
 
-Hub::Hub(asio::io_context& context, WorkerServices& services)
-    : context_(context), services_(services), epoll_wait_(context), timer_(context) {
+// The eventfd that post() and stop() write to.
+struct Hub::Wakeup final : HubTarget {
+  explicit Wakeup(Hub& h) : hub(h) {}
+  void on_event(std::uint32_t, unsigned) override {
+    std::uint64_t n;
+    while (::read(hub.wake_fd_, &n, sizeof n) > 0) {
+    }
+    hub.run_posted();
+  }
+  Hub& hub;
+};
+
+// A task for later (Hub::after).
+struct Hub::Timer final : HubTarget {
+  void on_event(std::uint32_t, unsigned) override {}
+  void on_deadline() override {
+    auto t = std::move(task);
+    hub->timers_.erase(self);  // `this` is gone
+    t();
+  }
+  Hub* hub = nullptr;
+  std::function<void()> task;
+  std::list<std::unique_ptr<Timer>>::iterator self;
+};
+
+Hub::Hub(WorkerServices& services) : services_(services) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
-  const int watched = ::fcntl(epoll_fd_, F_DUPFD_CLOEXEC, 0);  // Asio owns (and closes) this one
-  if (watched < 0) throw std::system_error(errno, std::system_category(), "fcntl");
-  epoll_wait_.assign(watched);
-  wait();
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
+  wakeup_ = std::make_unique<Wakeup>(*this);
+  if (!watch(wake_fd_, *wakeup_, 0, EPOLLIN | EPOLLET)) throw std::system_error(errno, std::system_category(), "epoll_ctl");
 }
 
 Hub::~Hub() {
   listeners_.clear();
   sessions_.clear();
   orphans_.clear();
+  timers_.clear();
   retired_.clear();
-  asio::error_code ec;
-  timer_.cancel();
-  epoll_wait_.close(ec);
+  ::close(wake_fd_);
   ::close(epoll_fd_);
+}
+
+void Hub::run() {
+  epoll_event events[kBatch];
+  while (!stopping_.load(std::memory_order_acquire)) {
+    int timeout = -1;
+    if (!deadlines_.empty()) {
+      const auto wait = deadlines_.begin()->first - HubClock::now();
+      // Rounded up: waking a little late costs nothing, waking early costs a round.
+      timeout = wait.count() <= 0 ? 0
+                                  : static_cast<int>(std::min<std::int64_t>(
+                                        std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 60'000));
+    }
+    const int n = ::epoll_wait(epoll_fd_, events, kBatch, timeout);
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t data = events[i].data.u64;
+      auto* target = reinterpret_cast<HubTarget*>(static_cast<std::uintptr_t>(data & ~std::uint64_t{1}));
+      target->on_event(events[i].events, static_cast<unsigned>(data & 1));
+    }
+    flush();  // after the batch: its events may name what ended in it
+    if (!deadlines_.empty() && deadlines_.begin()->first <= HubClock::now()) {
+      run_deadlines();
+      flush();
+    }
+  }
+}
+
+void Hub::stop() {
+  stopping_.store(true, std::memory_order_release);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Hub::post(std::function<void()> task) {
+  bool first;
+  {
+    std::lock_guard lock(posted_mutex_);
+    first = posted_.empty();
+    posted_.push_back(std::move(task));
+  }
+  if (first) {  // the loop drains the whole queue per wake-up
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void Hub::run_posted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(posted_mutex_);
+    tasks.swap(posted_);
+  }
+  for (auto& t : tasks) t();
+}
+
+void Hub::after(std::chrono::milliseconds delay, std::function<void()> task) {
+  auto& t = *timers_.emplace_back(std::make_unique<Timer>());
+  t.hub = this;
+  t.task = std::move(task);
+  t.self = std::prev(timers_.end());
+  set_deadline(t, HubClock::now() + delay);
+}
+
+void Hub::resolve(const std::string& host, std::uint16_t port,
+                  std::function<void(const std::error_code&, const asio::ip::tcp::endpoint&)> done) {
+  resolve_off_thread(host, port, [this, done = std::move(done)](const std::error_code& ec,
+                                                               const asio::ip::tcp::endpoint& endpoint) mutable {
+    post([done = std::move(done), ec, endpoint] { done(ec, endpoint); });
+  });
 }
 
 void Hub::add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoint& endpoint) {
@@ -156,49 +247,36 @@ void Hub::set_deadline(HubTarget& t, HubClock::time_point when) {
   }
   t.deadline_ = deadlines_.emplace(when, &t);
   t.has_deadline_ = true;
-  if (when < armed_) arm_timer(when);
 }
 
 void Hub::clear_deadline(HubTarget& t) {
   if (!t.has_deadline_) return;
   deadlines_.erase(t.deadline_);
   t.has_deadline_ = false;
-  // The timer stays armed: when it fires early it finds nothing due and re-arms.
 }
 
-void Hub::arm_timer(HubClock::time_point when) {
-  armed_ = when;
-  timer_.expires_at(when);
-  timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec) on_timer();
-  });
-}
-
-void Hub::on_timer() {
-  armed_ = HubClock::time_point::max();
-  const auto due = HubClock::now() + kTimerSlack;
-  while (!deadlines_.empty() && deadlines_.begin()->first <= due) {
+void Hub::run_deadlines() {
+  const auto now = HubClock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     HubTarget* t = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     t->has_deadline_ = false;
     t->on_deadline();  // may set new deadlines, end sessions
   }
-  flush();
-  if (!deadlines_.empty() && deadlines_.begin()->first < armed_) arm_timer(deadlines_.begin()->first);
 }
+
+
 
 void Hub::retire(std::unique_ptr<HubTarget> target) {
   if (!target) return;
-  retired_.push_back(std::move(target));
-  schedule_flush();
+  retired_.push_back(std::move(target));  // freed at the end of the loop's round
 }
 
 void Hub::end_session(Session& s) {
   if (s.dead_) return;
   s.dead_ = true;
   s.control_.closing = true;
-  dead_sessions_.push_back(s.self_);
-  schedule_flush();
+  dead_sessions_.push_back(s.self_);  // freed at the end of the loop's round
 }
 
 void Hub::adopt_orphan(std::unique_ptr<Attempt> a) {
@@ -215,16 +293,8 @@ void Hub::release_orphan(Attempt& a) {
   orphans_.erase(a.orphan_it);
 }
 
-void Hub::schedule_flush() {
-  // Freed after the batch (events for them may follow in the same batch), or soon
-  // after when the end came from elsewhere (a backend went down, shutdown, idle sweep).
-  if (flush_posted_) return;
-  flush_posted_ = true;
-  asio::post(context_, [this] { flush(); });
-}
 
 void Hub::flush() {
-  flush_posted_ = false;
   while (!dead_sessions_.empty() || !retired_.empty()) {
     auto dead = std::move(dead_sessions_);
     dead_sessions_.clear();
@@ -234,29 +304,6 @@ void Hub::flush() {
   }
 }
 
-void Hub::wait() {
-  epoll_wait_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
-    if (ec) return;  // closed: the hub is going away
-    drain();
-    wait();
-  });
-}
 
-void Hub::drain() {
-  epoll_event events[kBatch];
-  for (int round = 0; round < kRoundsPerWake; ++round) {
-    const int n = ::epoll_wait(epoll_fd_, events, kBatch, 0);
-    for (int i = 0; i < n; ++i) {
-      const std::uint64_t data = events[i].data.u64;
-      auto* target = reinterpret_cast<HubTarget*>(static_cast<std::uintptr_t>(data & ~std::uint64_t{1}));
-      target->on_event(events[i].events, static_cast<unsigned>(data & 1));
-    }
-    flush();
-    if (n < kBatch) break;
-  }
-  // Deadlines are checked here too: under load the hub wakes far more often than the
-  // timer would, and a due hedge should not wait for it.
-  if (!deadlines_.empty() && deadlines_.begin()->first <= HubClock::now()) on_timer();
-}
 
 }  // namespace kha::proxy

@@ -2,29 +2,35 @@
 // sockets, every session from accept to close (race, then relay), and the deadlines
 // of the races (hedges, connect timeouts).
 //
-// Why not Asio here: two measured costs (bench/RESULTS.md).
-//  - System calls. Asio registers an accepted socket, re-arms it with epoll_ctl for
-//    waits, and each coroutine step of a race costs timers and zero-timeout polls:
-//    ~38 system calls per proxied connection against HAProxy's ~19 (strace -c), and
-//    1.8x HAProxy's CPU per connection. Here each socket is registered once,
-//    edge-triggered, and keeps its registration from the race into the relay.
+// Why no Asio here: measured costs (bench/RESULTS.md).
+//  - System calls. Asio registers an accepted socket, re-arms descriptors with
+//    epoll_ctl for waits, and each coroutine step of a race costs timers and
+//    zero-timeout polls: ~38 system calls per proxied connection against HAProxy's
+//    ~19 (strace -c), and 1.8x HAProxy's CPU per connection. Here each socket is
+//    registered once, edge-triggered, and keeps its registration from the race into
+//    the relay; a wake-up of the worker is one epoll_wait (through Asio it was two
+//    and an epoll_ctl).
 //  - Memory. A session spends nearly all of its life idle (a kubelet watch waits for
 //    hours), and what an idle session holds is what a node pays per client: here one
 //    small object and two epoll registrations, no buffer, no pipe, no timer.
-// The hub's epoll descriptor is itself waited on through Asio, so the worker still
-// runs one event loop (health checks, reload and shutdown talk to it by posting).
+// The hub's thread runs only this loop. Other threads hand it work with post(); names
+// are resolved on a shared resolver thread and the answer posted back.
 //
-// Deadlines: one Asio timer per hub, armed for the earliest deadline (no system call
-// per session: a new deadline is nearly always later than the one armed).
+// Deadlines: an ordered map; the loop's epoll_wait sleeps until the earliest.
 #pragma once
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include <asio.hpp>
@@ -37,16 +43,27 @@ namespace kha::proxy {
 
 class Hub {
  public:
-  Hub(asio::io_context& context, WorkerServices& services);
-  ~Hub();  // closes every session still open
+  explicit Hub(WorkerServices& services);
+  ~Hub();  // closes every session still open; call after run() returned
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
+
+  // The worker thread's loop, until stop().
+  void run();
+  // Thread-safe.
+  void stop();
+  void post(std::function<void()> task);
 
   // Serves `fd` (a listening socket, now owned by the hub) for `frontend`.
   void add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoint& endpoint);
   // Closes the listeners of `endpoint` (all of them when null). Sessions go on.
   void remove_listeners(const asio::ip::tcp::endpoint* endpoint);
   std::size_t sessions() const { return sessions_.size(); }
+  // Runs `task` on this thread after `delay`.
+  void after(std::chrono::milliseconds delay, std::function<void()> task);
+  // Resolves host:port off this thread; `done` runs on this thread.
+  void resolve(const std::string& host, std::uint16_t port,
+               std::function<void(const std::error_code&, const asio::ip::tcp::endpoint&)> done);
 
   // For targets: registration (edge-triggered for sessions), deadlines, and freeing
   // objects that events of the current batch may still name.
@@ -60,33 +77,32 @@ class Hub {
   void adopt_orphan(std::unique_ptr<Attempt> attempt);
   void release_orphan(Attempt& attempt);
 
-  asio::io_context& context() { return context_; }
   WorkerServices& services() { return services_; }
 
  private:
   struct Listener;
+  struct Wakeup;
+  struct Timer;
   friend struct Listener;
   void accept_from(Listener& listener);
-  void wait();
-  void drain();
+  void run_posted();
+  void run_deadlines();
   void flush();
-  void schedule_flush();
-  void arm_timer(HubClock::time_point when);
-  void on_timer();
 
-  asio::io_context& context_;
   WorkerServices& services_;
   int epoll_fd_ = -1;
-  asio::posix::stream_descriptor epoll_wait_;
-  asio::steady_timer timer_;
-  HubClock::time_point armed_ = HubClock::time_point::max();
+  int wake_fd_ = -1;  // eventfd: post() and stop()
+  std::unique_ptr<Wakeup> wakeup_;
+  std::atomic<bool> stopping_{false};
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
   std::multimap<HubClock::time_point, HubTarget*> deadlines_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::list<Session> sessions_;
   std::list<std::unique_ptr<Attempt>> orphans_;
+  std::list<std::unique_ptr<Timer>> timers_;
   std::vector<std::list<Session>::iterator> dead_sessions_;
   std::vector<std::unique_ptr<HubTarget>> retired_;
-  bool flush_posted_ = false;
 };
 
 }  // namespace kha::proxy

@@ -91,9 +91,8 @@ struct Attempt final : HubTarget {
   FrontendPtr frontend;
   std::chrono::milliseconds connect_timeout{0};
   std::list<std::unique_ptr<Attempt>>::iterator orphan_it;
-  // A backend given by name is resolved off the data path; the token tells a late
+  // A backend given by name is resolved off the worker thread; the token tells a late
   // answer that this attempt is gone.
-  std::unique_ptr<asio::ip::tcp::resolver> resolver;
   std::shared_ptr<char> alive = std::make_shared<char>();
 };
 
@@ -130,7 +129,7 @@ class Session final : public HubTarget {
   void connect_attempt(Attempt& a, const asio::ip::tcp::endpoint& endpoint);
   void connected(Attempt& a);
   void on_attempt_event(Attempt& a, std::uint32_t events);
-  void on_resolved(Attempt& a, const asio::error_code& ec, const asio::ip::tcp::resolver::results_type& results);
+  void on_resolved(Attempt& a, const std::error_code& ec, const asio::ip::tcp::endpoint& endpoint);
   void attempt_failed(Attempt& a, const std::string& reason);
   void send_client_bytes(Attempt& a);
   void read_client(std::uint32_t events);

@@ -65,7 +65,6 @@ Attempt::~Attempt() {
 }
 
 void Attempt::close_socket() {
-  resolver.reset();
   alive.reset();
   if (fd >= 0) ::close(fd);  // also leaves the hub's epoll set
   fd = -1;
@@ -200,20 +199,18 @@ void Session::start_attempt(Hedge hedge) {
   Attempt& a = *r.attempts.emplace_back(std::make_unique<Attempt>(hub_, *this, std::move(backend)));
   const auto& addr = a.backend->address();
   if (auto endpoint = literal_endpoint(addr)) return connect_attempt(a, *endpoint);
-  // A name: resolved by Asio's resolver thread; the race goes on meanwhile.
-  a.resolver = std::make_unique<tcp::resolver>(hub_.context());
-  a.resolver->async_resolve(addr.host, std::to_string(addr.port),
-                            [&a, alive = std::weak_ptr<char>(a.alive)](const asio::error_code& ec,
-                                                                       const tcp::resolver::results_type& results) {
-                              if (alive.expired()) return;  // the attempt is gone
-                              if (a.session) a.session->on_resolved(a, ec, results);
-                            });
+  // A name: resolved off the worker thread; the race goes on meanwhile.
+  hub_.resolve(addr.host, addr.port,
+               [&a, alive = std::weak_ptr<char>(a.alive)](const std::error_code& ec, const tcp::endpoint& endpoint) {
+                 if (alive.expired()) return;  // the attempt is gone
+                 if (a.session) a.session->on_resolved(a, ec, endpoint);
+               });
 }
 
-void Session::on_resolved(Attempt& a, const asio::error_code& ec, const tcp::resolver::results_type& results) {
+void Session::on_resolved(Attempt& a, const std::error_code& ec, const tcp::endpoint& endpoint) {
   if (dead_ || !race_ || a.state != Attempt::State::Resolving) return;
-  if (ec || results.empty()) attempt_failed(a, "resolve failed: " + (ec ? ec.message() : std::string("no address")));
-  else connect_attempt(a, results.begin()->endpoint());
+  if (ec) attempt_failed(a, "resolve failed: " + ec.message());
+  else connect_attempt(a, endpoint);
   step();
 }
 

@@ -1,6 +1,8 @@
 #include "proxy/worker.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <future>
 
@@ -11,57 +13,55 @@ namespace kha::proxy {
 
 using asio::ip::tcp;
 
-Worker::Worker(int id, bool splice)
-    : id_(id), work_(context_.get_executor()), hub_(std::make_unique<Hub>(context_, services_)) {
-  services_.splice = splice;
+namespace {
+
+// A listening socket for `endpoint`, one of several (SO_REUSEPORT: one per worker).
+int open_listener(const tcp::endpoint& endpoint, std::error_code& ec) {
+  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ec = {errno, std::system_category()};
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (endpoint.address().is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 || ::listen(fd, 4096) != 0) {
+    ec = {errno, std::system_category()};
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
+
+}  // namespace
+
+Worker::Worker(int id, bool splice) : id_(id), hub_(std::make_unique<Hub>(services_)) { services_.splice = splice; }
 
 Worker::~Worker() { stop_and_join(); }
 
 std::error_code Worker::listen(const FrontendPtr& frontend, const tcp::endpoint& endpoint, int native) {
-  tcp::acceptor a(context_);
-  asio::error_code ec;
-  if (native >= 0) {
-    a.assign(endpoint.protocol(), native, ec);
-    if (ec) return ec;
-  } else {
-    a.open(endpoint.protocol(), ec);
-    if (ec) return ec;
-    a.set_option(tcp::acceptor::reuse_address(true), ec);
-    int one = 1;
-    ::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (endpoint.address().is_v6()) a.set_option(asio::ip::v6_only(true), ec);
-    a.bind(endpoint, ec);
-    if (ec) return ec;
-    a.listen(4096, ec);
-    if (ec) return ec;
-  }
+  std::error_code ec;
+  const int fd = native >= 0 ? native : open_listener(endpoint, ec);
+  if (fd < 0) return ec;
   // Accepted sockets inherit these from the listener (Linux clones the listening
   // socket), which saves six setsockopt calls on every new client.
-  tune_session_socket(a.native_handle());
-  const int fd = a.release(ec);
-  if (ec) return ec;
+  tune_session_socket(fd);
   // Served on the worker's own thread (queued until start() if need be), so that
   // reload can add listeners to running workers.
-  asio::post(context_, [this, fd, frontend, endpoint] { hub_->add_listener(fd, frontend, endpoint); });
+  hub_->post([this, fd, frontend, endpoint] { hub_->add_listener(fd, frontend, endpoint); });
   return {};
 }
 
 void Worker::start() {
-  asio::co_spawn(context_, sweep_idle(), asio::detached);
-  thread_ = std::thread([this] { context_.run(); });
+  hub_->post([this] { sweep_idle(); });
+  thread_ = std::thread([this] { hub_->run(); });
 }
 
-asio::awaitable<void> Worker::sweep_idle() {
-  asio::steady_timer tick(context_);
-  for (;;) {
-    tick.expires_after(kIdleSweep);
-    asio::error_code ec;
-    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    if (const std::size_t n = services_.registry.close_idle(std::chrono::steady_clock::now()))
-      log::debug("sessions_idle_closed", {{"worker", std::to_string(id_)}, {"count", std::to_string(n)}});
-  }
+void Worker::sweep_idle() {
+  if (const std::size_t n = services_.registry.close_idle(std::chrono::steady_clock::now()))
+    log::debug("sessions_idle_closed", {{"worker", std::to_string(id_)}, {"count", std::to_string(n)}});
+  hub_->after(kIdleSweep, [this] { sweep_idle(); });
 }
 
 void Worker::stop_accepting() {
@@ -69,7 +69,7 @@ void Worker::stop_accepting() {
   // because a worker that no longer runs must not hang the shutdown.
   auto closed = std::make_shared<std::promise<void>>();
   auto done = closed->get_future();
-  asio::post(context_, [this, closed] {
+  hub_->post([this, closed] {
     hub_->remove_listeners(nullptr);
     closed->set_value();
   });
@@ -77,22 +77,16 @@ void Worker::stop_accepting() {
 }
 
 void Worker::stop_accepting(const tcp::endpoint& endpoint) {
-  asio::post(context_, [this, endpoint] { hub_->remove_listeners(&endpoint); });
+  hub_->post([this, endpoint] { hub_->remove_listeners(&endpoint); });
 }
 
-asio::awaitable<void> Worker::paced_close(pool::BackendPtr backend) {
-  const std::size_t total = services_.registry.count(backend.get());
-  const std::size_t batch = std::max<std::size_t>(16, (total + 9) / 10);
-  std::size_t closed = 0;
-  asio::steady_timer pause(context_);
-  for (;;) {
-    const std::size_t n = services_.registry.close_some(backend.get(), batch);
-    closed += n;
-    backend->stats().sessions_closed_on_down.fetch_add(n, std::memory_order_relaxed);
-    if (n < batch || (backend->up() && !backend->removed())) break;  // done, or it came back: keep the rest
-    pause.expires_after(std::chrono::milliseconds(100));
-    asio::error_code ec;
-    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+void Worker::paced_close(const pool::BackendPtr& backend, std::size_t batch, std::size_t closed) {
+  const std::size_t n = services_.registry.close_some(backend.get(), batch);
+  closed += n;
+  backend->stats().sessions_closed_on_down.fetch_add(n, std::memory_order_relaxed);
+  if (n == batch && !(backend->up() && !backend->removed())) {  // more, and it did not come back
+    hub_->after(std::chrono::milliseconds(100), [this, backend, batch, closed] { paced_close(backend, batch, closed); });
+    return;
   }
   if (closed > 0)
     log::info("sessions_closed", {{"backend", backend->name()}, {"worker", std::to_string(id_)},
@@ -101,17 +95,19 @@ asio::awaitable<void> Worker::paced_close(pool::BackendPtr backend) {
 }
 
 void Worker::close_sessions_of(pool::BackendPtr backend) {
-  asio::co_spawn(context_, paced_close(std::move(backend)), asio::detached);
+  hub_->post([this, backend = std::move(backend)] {
+    const std::size_t total = services_.registry.count(backend.get());
+    paced_close(backend, std::max<std::size_t>(16, (total + 9) / 10), 0);
+  });
 }
 
 void Worker::close_all_sessions() {
-  asio::post(context_, [this] { services_.registry.close_some(nullptr, SIZE_MAX); });
+  hub_->post([this] { services_.registry.close_some(nullptr, SIZE_MAX); });
 }
 
 void Worker::stop_and_join() {
   if (!thread_.joinable()) return;
-  work_.reset();
-  context_.stop();
+  hub_->stop();
   thread_.join();
 }
 

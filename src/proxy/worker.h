@@ -1,7 +1,7 @@
-// Worker: one thread, one io_context, its own SO_REUSEPORT listening sockets (the
-// kernel spreads new connections over the workers), its own sessions, pipes and
-// buffers. Nothing on the data path is shared between workers but the backends'
-// atomics. Other threads talk to a worker only by posting to its context.
+// Worker: one thread running one Hub (its event loop), its own SO_REUSEPORT listening
+// sockets (the kernel spreads new connections over the workers), its own sessions,
+// pipes and buffers. Nothing on the data path is shared between workers but the
+// backends' atomics. Other threads talk to a worker only by posting to its hub.
 #pragma once
 
 #include <atomic>
@@ -48,19 +48,18 @@ class Worker {
   int id() const { return id_; }
 
  private:
-  asio::awaitable<void> paced_close(pool::BackendPtr backend);
+  // Closes `batch` sessions of `backend`, then the next batch 100 ms later, and so on.
+  void paced_close(const pool::BackendPtr& backend, std::size_t batch, std::size_t closed);
   // One timer per worker instead of one per session: an idle timeout fires at most
   // kIdleSweep late, which the hour-scale timeouts of watches do not notice.
-  asio::awaitable<void> sweep_idle();
+  void sweep_idle();
   static constexpr std::chrono::milliseconds kIdleSweep{250};
 
   int id_;
-  // Before the context: sessions still open when the context is destroyed end in its
+  // Before the hub: sessions still open when the hub is destroyed end in its
   // destructor, and their teardown leaves the registry and the counts in services_.
   WorkerServices services_;
-  asio::io_context context_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::unique_ptr<Hub> hub_;  // after the context: sessions close before it goes
+  std::unique_ptr<Hub> hub_;
   std::thread thread_;
 };
 
