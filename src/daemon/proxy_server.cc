@@ -319,7 +319,9 @@ void ProxyServer::unbind_listener(const std::string& frontend, const std::string
     for (auto& w : workers_) w->stop_accepting(e);
   bound_.erase(it);
   if (auto fds = listen_fds_.find({frontend, text}); fds != listen_fds_.end()) {
-    for (auto& [where, fd] : fds->second) ::close(fd);  // the workers close theirs
+    // The workers close their duplicates (later, on their threads); ours keep the sockets
+    // open for the frontend that may take the address in the same reload.
+    for (auto& [where, fd] : fds->second) inherited_[where].push_back(fd);
     listen_fds_.erase(fds);
   }
 }

@@ -54,6 +54,8 @@ class ProxyServer {
   void on_backend_down(const pool::BackendPtr& backend);
   // Binds `listen` (host:port text) of `frontend` on every worker; "" or why not.
   std::string bind_listener(const proxy::FrontendPtr& frontend, const std::string& listen);
+  // Stops `listen` of `frontend` on every worker; our sockets of it wait in inherited_
+  // (reload takes or closes them). Reload only.
   void unbind_listener(const std::string& frontend, const std::string& listen);
   void close_listen_fds();
   std::vector<admin::Route> admin_routes();
@@ -84,6 +86,9 @@ class ProxyServer {
   // Our own descriptor of every listening socket (the workers hold duplicates), per
   // (frontend, listen text): (endpoint text, fd). What a takeover hands over.
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, int>>> listen_fds_;
+  // Listening sockets, by endpoint text, that bind_listener adopts instead of opening
+  // new ones: the old process's at a takeover (start() closes the rest), and during a
+  // reload those of listeners just removed, for a frontend that takes the same address.
   ListenerFds inherited_;
   std::vector<std::unique_ptr<Discovery>> discoveries_;
   // Per frontend: the backend set discovery last learned (or the state file held).

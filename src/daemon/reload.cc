@@ -3,6 +3,8 @@
 // health state and open sessions are untouched; added backends join after their
 // first check; removed ones take no new session and their sessions drain up to
 // drain_timeout, then are closed. A config that fails validation changes nothing.
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "common/log.h"
@@ -47,7 +49,15 @@ std::vector<std::string> ProxyServer::reload() {
       log::warn("reload_needs_restart", {{"key", key}, {"action", "kept the running value"}});
 
   std::string error;
+  // Listeners leave first, every frontend's, so that an address can move to any other
+  // frontend whichever the file lists first. The sockets wait in inherited_ for the
+  // frontend that takes the address: its accept queue carries over, no client is refused.
   for (const auto& name : d.frontends_removed) retire_frontend(name);
+  for (const auto& f : next.frontends)
+    for (const auto& fe : frontends_)
+      if (fe->name() == f.name)
+        for (const auto& l : fe->settings()->listen)
+          if (std::find(f.listen.begin(), f.listen.end(), l) == f.listen.end()) unbind_listener(f.name, l);
   for (const auto& f : next.frontends) {
     // A frontend whose backends discovery learned keeps them; the file's are the seed.
     auto learned = learned_.find(f.name);
@@ -55,6 +65,9 @@ std::vector<std::string> ProxyServer::reload() {
     if (auto e = apply_frontend(discovered ? with_backends(f, learned->second) : f); !e.empty() && error.empty())
       error = e;
   }
+  for (auto& [where, fds] : inherited_)  // addresses no frontend took
+    for (int fd : fds) ::close(fd);
+  inherited_.clear();
 
   // Keep what cannot change live; take the rest.
   next.workers = config_.workers;
@@ -102,9 +115,7 @@ std::string ProxyServer::apply_frontend(const config::Frontend& next) {
                               old->close_sessions_on_down != next.close_sessions_on_down;
   fe->set_settings(settings);
 
-  // Listeners: remove first so that an address can move between frontends.
-  for (const auto& l : old->listen)
-    if (std::find(next.listen.begin(), next.listen.end(), l) == next.listen.end()) unbind_listener(fe->name(), l);
+  // Listeners: reload() has removed those that go; discovery never changes them.
   std::string error;
   for (const auto& l : next.listen)
     if (std::find(old->listen.begin(), old->listen.end(), l) == old->listen.end())

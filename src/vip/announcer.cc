@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "vip/netlink.h"
+#include "vip/vrrp_socket.h"
 
 namespace kha::vip {
 
@@ -82,22 +83,13 @@ std::error_code Announcer::announce(const IpAddress& address) {
   dst.sin6_scope_id = static_cast<unsigned>(ifindex_);
   inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
   iovec iov{na, sizeof na};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
   msghdr msg{};
   msg.msg_name = &dst;
   msg.msg_namelen = sizeof dst;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = IPPROTO_IPV6;
-  c->cmsg_type = IPV6_PKTINFO;
-  c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-  in6_pktinfo info{};
-  std::memcpy(&info.ipi6_addr, address.bytes.data(), 16);
-  info.ipi6_ifindex = static_cast<unsigned>(ifindex_);
-  std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  Ipv6PktinfoControl control;
+  attach_ipv6_pktinfo(msg, control, address, ifindex_);
   if (::sendmsg(fd_, &msg, 0) < 0) return {errno, std::generic_category()};
   return {};
 }

@@ -32,6 +32,19 @@ sockaddr_in to_sin(const IpAddress& ip) {
 
 }  // namespace
 
+void attach_ipv6_pktinfo(msghdr& msg, Ipv6PktinfoControl& control, const IpAddress& source, int ifindex) {
+  msg.msg_control = control.bytes;
+  msg.msg_controllen = sizeof control.bytes;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+  in6_pktinfo info{};
+  std::memcpy(&info.ipi6_addr, source.bytes.data(), 16);
+  info.ipi6_ifindex = static_cast<unsigned>(ifindex);
+  std::memcpy(CMSG_DATA(c), &info, sizeof info);
+}
+
 VrrpSocket::~VrrpSocket() {
   if (send_fd_ >= 0 && send_fd_ != recv_fd_) ::close(send_fd_);
   if (recv_fd_ >= 0) ::close(recv_fd_);
@@ -125,7 +138,7 @@ std::error_code VrrpSocket::send_one(std::span<const std::uint8_t> message, cons
   msg.msg_iovlen = 1;
   sockaddr_in sin;
   sockaddr_in6 sin6{};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+  Ipv6PktinfoControl control;
   if (destination.family == Family::V4) {
     sin = to_sin(destination);
     msg.msg_name = &sin;
@@ -136,16 +149,7 @@ std::error_code VrrpSocket::send_one(std::span<const std::uint8_t> message, cons
     if (destination.is_ipv6_link_local() || destination.is_multicast()) sin6.sin6_scope_id = static_cast<unsigned>(ifindex_);
     msg.msg_name = &sin6;
     msg.msg_namelen = sizeof sin6;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-    in6_pktinfo info{};
-    std::memcpy(&info.ipi6_addr, source_.bytes.data(), 16);
-    info.ipi6_ifindex = static_cast<unsigned>(ifindex_);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    attach_ipv6_pktinfo(msg, control, source_, ifindex_);
   }
   if (::sendmsg(send_fd_, &msg, 0) < 0) return {errno, std::generic_category()};
   return {};

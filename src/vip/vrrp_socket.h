@@ -9,6 +9,9 @@
 // the source address. IPv6 uses one socket and names the source in IPV6_PKTINFO.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +21,17 @@
 #include "vip/packet.h"
 
 namespace kha::vip {
+
+// Room for the one control message attach_ipv6_pktinfo() writes.
+struct Ipv6PktinfoControl {
+  alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+};
+
+// Makes msg carry one IPV6_PKTINFO control message, written into *control, that names
+// `source` (an IPv6 address) as the source address and `ifindex` as the outgoing
+// interface of the next sendmsg(msg). control must outlive that sendmsg. Used for VRRP
+// adverts from our link-local address and for neighbour advertisements from a VIP.
+void attach_ipv6_pktinfo(msghdr& msg, Ipv6PktinfoControl& control, const IpAddress& source, int ifindex);
 
 class VrrpSocket {
  public:

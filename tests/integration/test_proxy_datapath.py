@@ -11,8 +11,9 @@ import subprocess
 import time
 import unittest
 
-from support.proxy_fixtures import (KHA_BIN, BlackHole, HungBackend, IdentityBackend, KhaProxy, free_port,
-                                     wait_until)
+from support.process import free_port, kha_bin, wait_until
+from support.proxy import start_kha_proxy
+from support.proxy_fixtures import BlackHole, HungBackend, IdentityBackend
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -22,29 +23,46 @@ def names(replies):
     return [r.split(b":")[0].decode() for r in replies]
 
 
+def connect(proxy, timeout=10, host="127.0.0.1"):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((host, proxy.listen_port))
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+def ask(proxy, payload=b"hello", timeout=10):
+    """One client exchange through proxy; returns (reply, seconds)."""
+    start = time.monotonic()
+    with connect(proxy, timeout) as s:
+        s.sendall(payload)
+        reply = s.recv(65536)
+    return reply, time.monotonic() - start
+
+
+def active_sessions(proxy):
+    return sum(b["active_sessions"] for f in proxy.backends()["frontends"] for b in f["backends"])
+
+
 class DataPathTest(unittest.TestCase):
-    def setUp(self):
-        self.cleanup = []
-
-    def tearDown(self):
-        for c in reversed(self.cleanup):
-            c()
-
     def backends(self, n, mode="identity", **kw):
         out = [IdentityBackend(f"b{i}", mode, **kw) for i in range(n)]
         for b in out:
-            self.cleanup.append(b.stop)
+            self.addCleanup(b.stop)
         return out
 
-    def proxy(self, addresses, **kw):
-        p = KhaProxy(addresses, **kw)
-        self.cleanup.append(p.stop)
-        return p
+    def proxy(self, addresses, extra=()):
+        """kha proxy from flags on 127.0.0.1, health checks off; stopped (and must exit 0) at cleanup."""
+        return start_kha_proxy(addresses, health_check="none", extra=extra, owner=self)
 
     def test_round_robin_visits_backends_in_turn(self):
         bs = self.backends(3)
         p = self.proxy([b.address for b in bs])
-        seen = names([p.ask()[0] for _ in range(9)])
+        seen = names([ask(p)[0] for _ in range(9)])
         self.assertEqual(sorted(seen[:3]), ["b0", "b1", "b2"])
         self.assertEqual(seen[3:6], seen[:3])
         self.assertEqual(seen[6:9], seen[:3])
@@ -54,17 +72,17 @@ class DataPathTest(unittest.TestCase):
         p = self.proxy([b.address for b in bs], extra=["--balance", "leastconn"])
         held = []
         for _ in range(2):
-            s = p.connect()
+            s = connect(p)
             s.sendall(b"hold")
             held.append(s.recv(100).split(b":")[0].decode())
-            self.cleanup.append(s.close)
+            self.addCleanup(s.close)
         self.assertEqual(len(set(held)), 2)
         seen = set()
         for _ in range(5):
             # A closed session leaves leastconn's count only when the proxy tore it
             # down: wait for that through the admin endpoint, not for a fixed time.
-            wait_until(lambda: p.active_sessions() == 2, 10, "only the held sessions to be active")
-            seen.add(names([p.ask()[0]])[0])
+            wait_until(lambda: active_sessions(p) == 2, 10, "only the held sessions to be active")
+            seen.add(names([ask(p)[0]])[0])
         self.assertEqual(len(seen), 1)
         self.assertNotIn(seen.pop(), held)
 
@@ -73,33 +91,33 @@ class DataPathTest(unittest.TestCase):
         dead = f"127.0.0.1:{free_port()}"
         p = self.proxy([dead] + [b.address for b in bs])
         for _ in range(12):
-            reply, took = p.ask()
+            reply, took = ask(p)
             self.assertIn(names([reply])[0], ["b0", "b1"])
             self.assertLess(took, 0.9, "a refused connect must be retried at once, not after the connect timeout")
 
     def test_black_holed_backend_costs_about_the_connect_hedge(self):
         hole = BlackHole()
-        self.cleanup.append(hole.stop)
+        self.addCleanup(hole.stop)
         if not hole.works:
             self.skipTest("this kernel answered SYNs on a full accept queue; no black hole on loopback")
         bs = self.backends(2)
         p = self.proxy([hole.address] + [b.address for b in bs])
         worst = 0.0
         for _ in range(9):
-            reply, took = p.ask()
+            reply, took = ask(p)
             self.assertIn(names([reply])[0], ["b0", "b1"])
             worst = max(worst, took)
         self.assertLess(worst, 0.9, "connect hedging (100 ms) must hide a black-holed backend")
 
     def test_hung_backend_costs_about_the_first_byte_hedge(self):
         hung = HungBackend("hung")
-        self.cleanup.append(hung.stop)
+        self.addCleanup(hung.stop)
         bs = self.backends(2)
         p = self.proxy([hung.address] + [b.address for b in bs])
         hung.hang()
         worst = 0.0
         for _ in range(9):
-            reply, took = p.ask()
+            reply, took = ask(p)
             self.assertIn(names([reply])[0], ["b0", "b1"], "the hung backend must never win")
             worst = max(worst, took)
         self.assertLess(worst, 0.9, "first-byte hedging (200 ms) must hide a hung backend")
@@ -109,7 +127,7 @@ class DataPathTest(unittest.TestCase):
         p = self.proxy([b.address], extra=extra)
         block = hashlib.sha256(b"seed").digest() * (1 << 15)  # 1 MiB, not all zeros
         expected = hashlib.sha256()
-        with p.connect(timeout=120) as s:
+        with connect(p, timeout=120) as s:
             for _ in range(1024):
                 s.sendall(block)
                 expected.update(block)
@@ -121,7 +139,7 @@ class DataPathTest(unittest.TestCase):
                     break
                 digest += data
         self.assertEqual(digest.decode(), expected.hexdigest())
-        return p.metric("kha_proxy_spliced_bytes_total")
+        return p.metrics_sum("kha_proxy_spliced_bytes_total")
 
     def test_1gib_arrives_byte_exact_on_the_splice_path(self):
         spliced = self.transfer_1gib([])
@@ -138,7 +156,7 @@ class DataPathTest(unittest.TestCase):
         for extra in ([], ["--no-splice"]):
             p = self.proxy([b.address], extra=extra)
             for i in range(20):
-                with p.connect() as s:
+                with connect(p) as s:
                     s.sendall(b"hello")
                     self.assertEqual(s.recv(100), b"b0:hello")
                     s.sendall(b"last words %d" % i)
@@ -154,19 +172,19 @@ class DataPathTest(unittest.TestCase):
     def test_small_messages_are_copied_not_spliced(self):
         (b,) = self.backends(1)
         p = self.proxy([b.address])
-        with p.connect() as s:
+        with connect(p) as s:
             s.sendall(b"first")
             self.assertEqual(s.recv(100), b"b0:first")
             for i in range(50):
                 s.sendall(b"ping %d" % i)
                 self.assertEqual(s.recv(100), b"ping %d" % i)
-        wait_until(lambda: p.metric("kha_proxy_bytes_total") >= 2 * (5 + 3), 10, "the bytes in /metrics")
-        self.assertEqual(p.metric("kha_proxy_spliced_bytes_total"), 0)
+        wait_until(lambda: p.metrics_sum("kha_proxy_bytes_total") >= 2 * (5 + 3), 10, "the bytes in /metrics")
+        self.assertEqual(p.metrics_sum("kha_proxy_spliced_bytes_total"), 0)
 
     def test_server_half_close_reaches_the_client_and_the_client_can_still_send(self):
         (b,) = self.backends(1, "server_close")
         p = self.proxy([b.address])
-        with p.connect() as s:
+        with connect(p) as s:
             got = b""
             while True:
                 data = s.recv(100)
@@ -184,7 +202,7 @@ class DataPathTest(unittest.TestCase):
         socks = []
         try:
             for i in range(1000):
-                s = p.connect(timeout=30)
+                s = connect(p, timeout=30)
                 s.sendall(b"n%d" % i)
                 socks.append(s)
             for i, s in enumerate(socks):
@@ -199,12 +217,12 @@ class DataPathTest(unittest.TestCase):
     def test_idle_sessions_hold_no_pipe_descriptors(self):
         bs = self.backends(1)
         p = self.proxy([b.address for b in bs])
-        fds = lambda: len(os.listdir(f"/proc/{p.proc.pid}/fd"))
+        fds = lambda: len(os.listdir(f"/proc/{p.pid}/fd"))
         baseline = fds()
         socks = []
         try:
             for i in range(200):
-                s = p.connect()
+                s = connect(p)
                 s.sendall(b"x" * 100)
                 self.assertTrue(s.recv(200).startswith(b"b0:"))
                 socks.append(s)
@@ -219,22 +237,22 @@ class DataPathTest(unittest.TestCase):
     def test_clients_that_leave_early_leave_nothing_behind(self):
         bs = self.backends(2)
         p = self.proxy([b.address for b in bs])
-        fds = lambda: len(os.listdir(f"/proc/{p.proc.pid}/fd"))
-        p.ask()
+        fds = lambda: len(os.listdir(f"/proc/{p.pid}/fd"))
+        ask(p)
         baseline = fds()
         for i in range(50):
-            p.connect().close()  # connected and left without a byte
-            s = p.connect()
+            connect(p).close()  # connected and left without a byte
+            s = connect(p)
             s.sendall(b"half a clienthello")
             s.close()
         wait_until(lambda: fds() <= baseline + 2, 10, "kha to release every descriptor of the early leavers")
-        self.assertEqual(names([p.ask()[0]])[0] in ("b0", "b1"), True)
+        self.assertEqual(names([ask(p)[0]])[0] in ("b0", "b1"), True)
 
     def test_ipv6_listener_and_backend(self):
         (b,) = self.backends(1, host="::1", family=socket.AF_INET6)
-        port = free_port("::1")
-        p = self.proxy([b.address], listen=[f"[::1]:{port}"])
-        with p.connect(host="::1", port=port) as s:
+        p = start_kha_proxy(args=["--listen", "[::1]:@LISTEN_PORT@", "--backend", b.address, "--health-check", "none",
+                                  "--admin", "127.0.0.1:@ADMIN_PORT@"], listen_port=free_port("::1"), owner=self)
+        with connect(p, host="::1") as s:
             s.sendall(b"six")
             self.assertEqual(s.recv(100), b"b0:six")
 
@@ -244,10 +262,10 @@ class DataPathTest(unittest.TestCase):
         # listener) and on the upstream socket. `ss -o` shows the armed timer per socket.
         (b,) = self.backends(1)
         p = self.proxy([b.address])
-        with p.connect() as s:
+        with connect(p) as s:
             s.sendall(b"ka")
             self.assertEqual(s.recv(100), b"b0:ka")
-            pid = p.proc.pid
+            pid = p.pid
 
             def kha_sockets():
                 out = subprocess.run(["ss", "-tnpo", "state", "established"], capture_output=True,
@@ -256,7 +274,7 @@ class DataPathTest(unittest.TestCase):
 
             wait_until(lambda: len(kha_sockets()) >= 2, 10, "both legs of the session in ss")
             legs = kha_sockets()
-            client_leg = [l for l in legs if f"127.0.0.1:{p.port} " in l]
+            client_leg = [l for l in legs if f"127.0.0.1:{p.listen_port} " in l]
             upstream_leg = [l for l in legs if f"127.0.0.1:{b.port} " in l]
             self.assertEqual(len(client_leg), 1, legs)
             self.assertEqual(len(upstream_leg), 1, legs)
@@ -266,33 +284,33 @@ class DataPathTest(unittest.TestCase):
     def test_sigterm_stops_accepting_and_drains_open_sessions(self):
         (b,) = self.backends(1)
         p = self.proxy([b.address])
-        s = p.connect()
+        s = connect(p)
         s.sendall(b"before")
         self.assertEqual(s.recv(100), b"b0:before")
-        p.proc.send_signal(signal.SIGTERM)
-        wait_until(lambda: "stopping" in p.output(), 10, "the stopping log line")
+        p.process.signal(signal.SIGTERM)
+        wait_until(lambda: "stopping" in p.process.stderr(), 10, "the stopping log line")
         with self.assertRaises(OSError):
-            p.connect(timeout=2)  # no longer accepting
+            connect(p, timeout=2)  # no longer accepting
         s.sendall(b"during drain")
         self.assertEqual(s.recv(100), b"during drain")  # the open session still works
         s.close()
-        self.assertEqual(p.proc.wait(timeout=10), 0)
-        self.assertIn("drained=1", p.output())
+        self.assertEqual(p.process.wait(timeout=10), 0)
+        self.assertIn("drained=1", p.process.stderr())
 
     def test_port_in_use_is_a_clear_runtime_error(self):
         (b,) = self.backends(1)
         taken = socket.socket()
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
-        self.cleanup.append(taken.close)
+        self.addCleanup(taken.close)
         port = taken.getsockname()[1]
-        r = subprocess.run([KHA_BIN, "proxy", "--listen", f"127.0.0.1:{port}", "--backend", b.address,
+        r = subprocess.run([kha_bin(), "proxy", "--listen", f"127.0.0.1:{port}", "--backend", b.address,
                             "--admin", ""], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}: Address already in use", r.stderr)
 
     def test_bad_backend_address_is_a_usage_error(self):
-        r = subprocess.run([KHA_BIN, "proxy", "--listen", "127.0.0.1:1", "--backend", "::1:80"],
+        r = subprocess.run([kha_bin(), "proxy", "--listen", "127.0.0.1:1", "--backend", "::1:80"],
                            capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 2)
         self.assertIn('kha proxy: --backend: expected an IPv6 address in brackets, e.g. [::1]:6443, got "::1:80"', r.stderr)
@@ -373,7 +391,6 @@ class IdleTimeoutTest(unittest.TestCase):
 
     def open_sessions(self, n, client_idle, server_idle):
         """A kha with these idle timeouts and n sessions through it, each past its first exchange."""
-        from support.proxy import start_kha_proxy
         b = IdentityBackend("b0")
         self.addCleanup(b.stop)
         config = IDLE_CONFIG.format(client_idle=client_idle, server_idle=server_idle, backend=b.address)

@@ -4,7 +4,8 @@ Clients keep streaming through kha (long sessions echoing a chunk every few tens
 milliseconds, plus short connections in a bounded loop) while the config is rewritten:
 a backend added, one removed, timeouts changed, a listen address added and removed, and
 a bad config that must change nothing. Backends are plain TCP echo servers on loopback
-(IdentityBackend); the proxy is the real `kha proxy --config`.
+(IdentityBackend); the proxy is the real `kha proxy --config`. ListenerMoveTest moves a
+listen address from one frontend to another in one SIGHUP.
 """
 
 import socket
@@ -43,6 +44,50 @@ frontends:
 def config(backends, drain="1s", connect="1s", listen=("127.0.0.1:@LISTEN_PORT@",)):
     lines = "\n".join(f"      - name: {b.name}\n        address: {b.address}" for b in backends)
     return CONFIG.format(drain=drain, connect=connect, listen=", ".join(f'"{l}"' for l in listen), backends=lines)
+
+
+TWO_FRONTENDS = """
+drain_timeout: 1s
+shutdown_grace: 5s
+admin:
+  listen: 127.0.0.1:@ADMIN_PORT@
+frontends:
+{frontends}
+"""
+
+FRONTEND = """
+  - name: {name}
+    listen: [{listen}]
+    health:
+      kind: tcp
+      interval: 100ms
+      transition_interval: 50ms
+      down_interval: 100ms
+      rise: 1
+      fall: 3
+    backends:
+      - name: {backend.name}
+        address: {backend.address}
+"""
+
+
+def two_frontends(a_listen, a_backend, b_listen, b_backend, b_first=False):
+    """Frontends api-a and api-b, one backend each; listen: lists of host:port texts."""
+    a = FRONTEND.format(name="api-a", listen=", ".join(f'"{l}"' for l in a_listen), backend=a_backend)
+    b = FRONTEND.format(name="api-b", listen=", ".join(f'"{l}"' for l in b_listen), backend=b_backend)
+    return TWO_FRONTENDS.format(frontends=(b + a) if b_first else (a + b))
+
+
+def distinct_free_ports(n):
+    """n different TCP ports on 127.0.0.1 that were free a moment ago."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class Stream:
@@ -227,6 +272,76 @@ class ReloadTest(unittest.TestCase):
         self.assertIn("cannot reach the admin endpoint", r.stderr)
         r = subprocess.run([kha_bin(), "reload", "--admin", "nope"], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 2)
+
+
+class ListenerMoveTest(unittest.TestCase):
+    """One reload moves a listen address from one frontend to another: new connections
+    follow the address, the other listeners keep their frontend, and a session accepted
+    on the moved address before the reload keeps its backend (reloads drop nothing)."""
+
+    def setUp(self):
+        self.a, self.b = IdentityBackend("a"), IdentityBackend("b")
+        for be in (self.a, self.b):
+            self.addCleanup(be.stop)
+
+    def move(self, b_first):
+        # X (the proxy's listen port, which start_kha_proxy waits on) and Y on api-a, Z on api-b.
+        x, y, z, admin = distinct_free_ports(4)
+        x_text, y_text, z_text = "127.0.0.1:@LISTEN_PORT@", f"127.0.0.1:{y}", f"127.0.0.1:{z}"
+        proxy = start_kha_proxy(config_text=two_frontends([x_text, y_text], self.a, [z_text], self.b),
+                                listen_port=x, admin_port=admin, owner=self)
+
+        def up():
+            return {b["name"] for fe in proxy.backends()["frontends"] for b in fe["backends"] if b["state"] == "up"}
+
+        wait_until(lambda: up() == {"a", "b"}, 10, "a and b up")
+        self.assertEqual(short_request(x)(), "a")
+        self.assertEqual(short_request(y)(), "a")
+        self.assertEqual(short_request(z)(), "b")
+        kept = Stream(x)  # accepted on X by api-a, before the reload
+        self.addCleanup(kept.stop)
+        self.assertEqual(kept.backend, "a")
+        wait_until(lambda: kept.chunks > 2, 5, "the kept session flowing before the reload")
+        # Short connections to X throughout: the move refuses none of them.
+        load = ClientLoad(short_request(x), count=2000, duration=20, interval=0.01, workers=2).start()
+        wait_until(lambda: load.result.identities["a"] >= 10, 10, "the load on X reaching a")
+
+        proxy.reload(two_frontends([y_text], self.a, [z_text, x_text], self.b, b_first=b_first))  # SIGHUP
+        wait_until(lambda: proxy.metrics_sum("kha_daemon_reloads_total") == 1, 10, "the reload to finish")
+        log = proxy.process.stderr()
+        reload_lines = "\n".join(line for line in log.splitlines() if " reload" in line)
+        self.assertEqual(proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}), 1, reload_lines)
+        applied = [line for line in log.splitlines() if " reloaded " in line]
+        self.assertEqual(len(applied), 1, reload_lines)
+        self.assertIn(f"api-a: listeners -127.0.0.1:{x}", applied[0])
+        self.assertIn(f"api-b: listeners +127.0.0.1:{x}", applied[0])
+        self.assertNotIn("reload_partial", log)
+        self.assertIsNone(proxy.metrics("kha_daemon_reloads_total", {"result": "failed"}))
+
+        # Every new connection to X reaches api-b's backend (once each worker has run the
+        # change it was posted); Y and Z keep their frontends.
+        wait_until(lambda: [short_request(x)() for _ in range(5)] == ["b"] * 5, 5, "X to lead to b")
+        for _ in range(20):
+            self.assertEqual(short_request(x)(), "b")
+            self.assertEqual(short_request(y)(), "a")
+            self.assertEqual(short_request(z)(), "b")
+
+        wait_until(lambda: load.result.identities["b"] >= 10, 10, "the load on X reaching b")
+        result = load.stop()
+        self.assertEqual(result.failures, [], result.summary())
+        self.assertEqual(set(result.identities), {"a", "b"}, result.summary())
+
+        # The session accepted on X before the move still flows, on its connection to a.
+        chunks = kept.chunks
+        wait_until(lambda: kept.chunks > chunks + 5, 5, "the kept session still flowing after the reload")
+        self.assertFalse(kept.ended, kept.error)
+        self.assertIsNone(kept.stop())
+
+    def test_address_moves_to_a_frontend_listed_after_its_old_one(self):
+        self.move(b_first=False)
+
+    def test_address_moves_to_a_frontend_listed_before_its_old_one(self):
+        self.move(b_first=True)
 
 
 if __name__ == "__main__":

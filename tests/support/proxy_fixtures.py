@@ -1,5 +1,6 @@
 """Fixtures for kha proxy data-path tests: loopback backends that say who they are,
-a black hole, a hung process, and a kha proxy process started from flags.
+a black hole and a hung process. The proxy itself is started with proxy.py's
+start_kha_proxy.
 
 Everything listens on 127.0.0.1 or ::1 only. Every wait has a deadline.
 """
@@ -9,13 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-
-from support.process import kha_bin, free_port, wait_until  # noqa: F401  (re-exported)
-
-KHA_BIN = kha_bin()
 
 
 class IdentityBackend:
@@ -164,72 +160,4 @@ class HungBackend:
             pass
         self.proc.kill()
         self.proc.wait(timeout=10)
-
-
-class KhaProxy:
-    """`kha proxy` started from flags; waits for its `started` log line."""
-
-    def __init__(self, backends, listen=None, extra=(), health="none", admin=None, env=None):
-        self.port = free_port()
-        self.listen = listen or [f"127.0.0.1:{self.port}"]
-        self.admin_port = free_port() if admin is None else admin
-        args = [KHA_BIN, "proxy", "--health-check", health]
-        for l in self.listen:
-            args += ["--listen", l]
-        for b in backends:
-            args += ["--backend", b]
-        args += ["--admin", f"127.0.0.1:{self.admin_port}" if self.admin_port else ""]
-        args += list(extra)
-        self.log = tempfile.NamedTemporaryFile(prefix="kha-proxy-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        wait_until(lambda: "started" in self.output() or self.proc.poll() is not None, 15, "kha proxy to start")
-        if self.proc.poll() is not None:
-            raise AssertionError(f"kha proxy exited {self.proc.returncode}:\n{self.output()}")
-
-    def output(self):
-        with open(self.log.name, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def connect(self, timeout=10, host="127.0.0.1", port=None):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        s = socket.socket(family, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        s.connect((host, port or self.port))
-        return s
-
-    def ask(self, payload=b"hello", timeout=10):
-        """One client exchange; returns (reply, seconds)."""
-        start = time.monotonic()
-        with self.connect(timeout) as s:
-            s.sendall(payload)
-            reply = s.recv(65536)
-        return reply, time.monotonic() - start
-
-    def backends_view(self):
-        """The admin endpoint's /backends JSON."""
-        import json
-        import urllib.request
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/backends", timeout=5) as r:
-            return json.load(r)
-
-    def metric(self, name):
-        """Sum of every series of a /metrics family (0 when absent)."""
-        import urllib.request
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith(name + "{") or line.startswith(name + " "))
-
-    def active_sessions(self):
-        return sum(b["active_sessions"] for f in self.backends_view()["frontends"] for b in f["backends"])
-
-    def stop(self, sig=signal.SIGTERM, timeout=40):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        os.unlink(self.log.name)
-        return self.proc.returncode
+        self.proc.stdout.close()
