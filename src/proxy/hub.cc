@@ -174,10 +174,10 @@ void Hub::after(std::chrono::milliseconds delay, std::function<void()> task) {
 }
 
 void Hub::resolve(const std::string& host, std::uint16_t port,
-                  std::function<void(const std::error_code&, const asio::ip::tcp::endpoint&)> done) {
+                  std::function<void(const std::error_code&, std::vector<asio::ip::tcp::endpoint>)> done) {
   resolve_off_thread(host, port, [this, done = std::move(done)](const std::error_code& ec,
-                                                               const asio::ip::tcp::endpoint& endpoint) mutable {
-    post([done = std::move(done), ec, endpoint] { done(ec, endpoint); });
+                                                               std::vector<asio::ip::tcp::endpoint> endpoints) mutable {
+    post([done = std::move(done), ec, endpoints = std::move(endpoints)]() mutable { done(ec, std::move(endpoints)); });
   });
 }
 

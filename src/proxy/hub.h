@@ -63,7 +63,7 @@ class Hub {
   void after(std::chrono::milliseconds delay, std::function<void()> task);
   // Resolves host:port off this thread; `done` runs on this thread.
   void resolve(const std::string& host, std::uint16_t port,
-               std::function<void(const std::error_code&, const asio::ip::tcp::endpoint&)> done);
+               std::function<void(const std::error_code&, std::vector<asio::ip::tcp::endpoint>)> done);
 
   // For targets: registration (edge-triggered for sessions), deadlines, and freeing
   // objects that events of the current batch may still name.

@@ -21,7 +21,7 @@ struct ResolverThread {
 }  // namespace
 
 void resolve_off_thread(const std::string& host, std::uint16_t port,
-                        std::function<void(const std::error_code&, const asio::ip::tcp::endpoint&)> done) {
+                        std::function<void(const std::error_code&, std::vector<asio::ip::tcp::endpoint>)> done) {
   static ResolverThread resolver;  // started on first use (most configs use addresses)
   asio::post(resolver.context, [host, port, done = std::move(done)]() mutable {
     auto r = std::make_shared<asio::ip::tcp::resolver>(resolver.context);
@@ -29,8 +29,10 @@ void resolve_off_thread(const std::string& host, std::uint16_t port,
                      [r, done = std::move(done)](const asio::error_code& ec,
                                                  const asio::ip::tcp::resolver::results_type& results) {
                        if (ec) return done(ec, {});
-                       if (results.empty()) return done(asio::error::host_not_found, {});
-                       done({}, results.begin()->endpoint());
+                       std::vector<asio::ip::tcp::endpoint> endpoints;
+                       for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+                       if (endpoints.empty()) return done(asio::error::host_not_found, {});
+                       done({}, std::move(endpoints));
                      });
   });
 }

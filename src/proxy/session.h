@@ -94,7 +94,10 @@ struct Attempt final : HubTarget {
   std::chrono::milliseconds connect_timeout{0};
   std::list<std::unique_ptr<Attempt>>::iterator orphan_it;
   // A backend given by name is resolved off the worker thread; the token tells a late
-  // answer that this attempt is gone.
+  // answer that this attempt is gone. Its addresses are tried in turn (a name with an
+  // IPv6 and an IPv4 address, one of them refused, still connects).
+  std::vector<asio::ip::tcp::endpoint> addresses;
+  std::size_t next_address = 0;
   std::shared_ptr<char> alive = std::make_shared<char>();
 };
 
@@ -131,7 +134,9 @@ class Session final : public HubTarget {
   void connect_attempt(Attempt& a, const asio::ip::tcp::endpoint& endpoint);
   void connected(Attempt& a);
   void on_attempt_event(Attempt& a, std::uint32_t events);
-  void on_resolved(Attempt& a, const std::error_code& ec, const asio::ip::tcp::endpoint& endpoint);
+  void on_resolved(Attempt& a, const std::error_code& ec, std::vector<asio::ip::tcp::endpoint> addresses);
+  // A connect to one of a name's addresses failed: the next one, if any (true).
+  bool try_next_address(Attempt& a);
   void attempt_failed(Attempt& a, const std::string& reason);
   void send_client_bytes(Attempt& a);
   void read_client(std::uint32_t events);

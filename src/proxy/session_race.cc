@@ -201,17 +201,30 @@ void Session::start_attempt(Hedge hedge) {
   if (auto endpoint = literal_endpoint(addr)) return connect_attempt(a, *endpoint);
   // A name: resolved off the worker thread; the race goes on meanwhile.
   hub_.resolve(addr.host, addr.port,
-               [&a, alive = std::weak_ptr<char>(a.alive)](const std::error_code& ec, const tcp::endpoint& endpoint) {
+               [&a, alive = std::weak_ptr<char>(a.alive)](const std::error_code& ec, std::vector<tcp::endpoint> found) {
                  if (alive.expired()) return;  // the attempt is gone
-                 if (a.session) a.session->on_resolved(a, ec, endpoint);
+                 if (a.session) a.session->on_resolved(a, ec, std::move(found));
                });
 }
 
-void Session::on_resolved(Attempt& a, const std::error_code& ec, const tcp::endpoint& endpoint) {
+void Session::on_resolved(Attempt& a, const std::error_code& ec, std::vector<tcp::endpoint> addresses) {
   if (dead_ || !race_ || a.state != Attempt::State::Resolving) return;
-  if (ec) attempt_failed(a, "resolve failed: " + ec.message());
-  else connect_attempt(a, endpoint);
+  if (ec) {
+    attempt_failed(a, "resolve failed: " + ec.message());
+  } else {
+    a.addresses = std::move(addresses);
+    a.next_address = 1;
+    connect_attempt(a, a.addresses.front());
+  }
   step();
+}
+
+bool Session::try_next_address(Attempt& a) {
+  if (a.next_address >= a.addresses.size()) return false;
+  if (a.fd >= 0) ::close(a.fd);
+  a.fd = -1;
+  connect_attempt(a, a.addresses[a.next_address++]);
+  return true;
 }
 
 void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
@@ -219,16 +232,22 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
   if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno));
   tune_session_socket(a.fd);
   a.state = Attempt::State::Connecting;
-  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS)
-    return attempt_failed(a, "connect failed: " + error_text(errno));
+  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS) {
+    const int err = errno;
+    if (try_next_address(a)) return;
+    return attempt_failed(a, "connect failed: " + error_text(err));
+  }
   // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
   if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno));
   // On a near backend (loopback, same host) the handshake is often over when connect()
   // returns: a send that goes through says so, and saves waiting for the event.
   if (!race_->client_bytes.empty()) {
     const ssize_t n = ::send(a.fd, race_->client_bytes.data(), race_->client_bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-      return attempt_failed(a, "connect failed: " + error_text(errno));
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      const int err = errno;
+      if (try_next_address(a)) return;
+      return attempt_failed(a, "connect failed: " + error_text(err));
+    }
     if (n <= 0) return;  // still connecting
     connected(a);
     a.sent = static_cast<std::size_t>(n);
@@ -257,7 +276,7 @@ void Session::on_attempt_event(Attempt& a, std::uint32_t events) {
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      attempt_failed(a, "connect failed: " + error_text(err ? err : ECONNREFUSED));
+      if (!try_next_address(a)) attempt_failed(a, "connect failed: " + error_text(err ? err : ECONNREFUSED));
       return step();
     }
     if (!(events & EPOLLOUT)) return;

@@ -256,6 +256,14 @@ class DataPathTest(unittest.TestCase):
             s.sendall(b"six")
             self.assertEqual(s.recv(100), b"b0:six")
 
+    def test_backend_given_by_name_is_resolved(self):
+        # A name is resolved off the worker thread (getaddrinfo blocks); the session
+        # waits for the answer, then connects as with an address.
+        (b,) = self.backends(1)
+        p = self.proxy([f"localhost:{b.port}"])
+        for i in range(3):
+            self.assertEqual(ask(p, b"n%d" % i)[0], b"b0:n%d" % i)
+
     def test_both_legs_carry_tcp_keepalive(self):
         # A peer that vanishes without a FIN or RST must be noticed in seconds, on either
         # leg: kha arms keepalive (30 s idle) on the client socket (inherited from the
