@@ -1,4 +1,4 @@
-// RacePolicy: the decisions of the upstream race (upstream_race.h), as a pure
+// RacePolicy: the decisions of the upstream race (session.h), as a pure
 // function of what the race has seen so far, so that retry and hedge rules are unit
 // tested without sockets or clocks.
 //

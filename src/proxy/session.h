@@ -137,7 +137,9 @@ class Session final : public HubTarget {
   void on_resolved(Attempt& a, const std::error_code& ec, std::vector<asio::ip::tcp::endpoint> addresses);
   // A connect to one of a name's addresses failed: the next one, if any (true).
   bool try_next_address(Attempt& a);
-  void attempt_failed(Attempt& a, const std::string& reason);
+  // `blame_backend`: a passive check failure (counted, reported to health); false for
+  // local trouble such as running out of descriptors.
+  void attempt_failed(Attempt& a, const std::string& reason, bool blame_backend = true);
   void send_client_bytes(Attempt& a);
   void read_client(std::uint32_t events);
   void read_answer(Attempt& a, std::uint32_t events);

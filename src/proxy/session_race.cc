@@ -229,7 +229,8 @@ bool Session::try_next_address(Attempt& a) {
 
 void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
   a.fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno));
+  // Out of descriptors (EMFILE) is this process's trouble, not the backend's.
+  if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno), false);
   tune_session_socket(a.fd);
   a.state = Attempt::State::Connecting;
   if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS) {
@@ -238,7 +239,7 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
     return attempt_failed(a, "connect failed: " + error_text(err));
   }
   // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
-  if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno));
+  if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno), false);
   // On a near backend (loopback, same host) the handshake is often over when connect()
   // returns: a send that goes through says so, and saves waiting for the event.
   if (!race_->client_bytes.empty()) {
@@ -262,9 +263,10 @@ void Session::connected(Attempt& a) {
   if (!race_->client_bytes.empty() && !a.first_sent) a.first_sent = now;
 }
 
-void Session::attempt_failed(Attempt& a, const std::string& reason) {
+void Session::attempt_failed(Attempt& a, const std::string& reason, bool blame_backend) {
   a.state = Attempt::State::Failed;
   a.close_socket();
+  if (!blame_backend) return;
   a.backend->stats().connect_failures.fetch_add(1, std::memory_order_relaxed);
   if (frontend_->passive_failure) frontend_->passive_failure(a.backend, reason);
 }

@@ -18,7 +18,7 @@ struct SessionControl {
   bool closing = false;
   std::chrono::milliseconds idle{0};                    // 0 = no idle timeout
   std::chrono::steady_clock::time_point last_activity;  // last byte either way
-  // How the owner ends the session (RelayHub::kill).
+  // How the owner ends the session (Hub::end_session).
   void (*on_close)(void* owner) = nullptr;
   void* owner = nullptr;
   void close();

@@ -264,6 +264,30 @@ class DataPathTest(unittest.TestCase):
         for i in range(3):
             self.assertEqual(ask(p, b"n%d" % i)[0], b"b0:n%d" % i)
 
+    def test_running_out_of_descriptors_pauses_accept_and_recovers(self):
+        # EMFILE: kha says so, pauses that listener instead of spinning on it, does not
+        # blame the backend, and serves again once descriptors are free.
+        (b,) = self.backends(1)
+        p = start_kha_proxy([b.address], health_check="none", owner=self)
+        in_use = len(os.listdir(f"/proc/{p.pid}/fd"))
+        subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={in_use + 6}:{hard}"], check=True)
+        held = []
+        try:
+            for i in range(12):  # each session takes 2 descriptors: most cannot be served
+                s = connect(p)
+                s.sendall(b"h%d" % i)
+                held.append(s)
+            wait_until(lambda: "accept_failed" in p.process.stderr(), 10, "kha to log accept_failed")
+            self.assertIn("Too many open files", p.process.stderr())
+        finally:
+            for s in held:
+                s.close()
+        subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={hard}:{hard}"], check=True)
+        wait_until(lambda: ask(p, b"again", timeout=2)[0] == b"b0:again", 15, "kha to serve again")
+        self.assertEqual(p.metrics_sum("kha_proxy_connect_failures_total"), 0)
+        # Paused 100 ms per failure, per worker: a handful of lines, not a busy loop.
+        self.assertLess(p.process.stderr().count("accept_failed"), 200)
+
     def test_both_legs_carry_tcp_keepalive(self):
         # A peer that vanishes without a FIN or RST must be noticed in seconds, on either
         # leg: kha arms keepalive (30 s idle) on the client socket (inherited from the

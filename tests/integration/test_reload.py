@@ -19,6 +19,16 @@ from support.process import free_port, kha_bin, tcp_connects, wait_until
 from support.proxy import start_kha_proxy
 from support.proxy_fixtures import IdentityBackend
 
+# Fast checks, so that tests see a backend go down or up within a second.
+HEALTH = """    health:
+      kind: tcp
+      interval: 100ms
+      transition_interval: 50ms
+      down_interval: 100ms
+      rise: 1
+      fall: 3
+"""
+
 CONFIG = """
 drain_timeout: {drain}
 shutdown_grace: 5s
@@ -29,21 +39,15 @@ frontends:
     listen: [{listen}]
     timeouts:
       connect: {connect}
-    health:
-      kind: tcp
-      interval: 100ms
-      transition_interval: 50ms
-      down_interval: 100ms
-      rise: 1
-      fall: 3
-    backends:
+{health}    backends:
 {backends}
 """
 
 
 def config(backends, drain="1s", connect="1s", listen=("127.0.0.1:@LISTEN_PORT@",)):
     lines = "\n".join(f"      - name: {b.name}\n        address: {b.address}" for b in backends)
-    return CONFIG.format(drain=drain, connect=connect, listen=", ".join(f'"{l}"' for l in listen), backends=lines)
+    return CONFIG.format(drain=drain, connect=connect, health=HEALTH, listen=", ".join(f'"{l}"' for l in listen),
+                         backends=lines)
 
 
 TWO_FRONTENDS = """
@@ -58,14 +62,7 @@ frontends:
 FRONTEND = """
   - name: {name}
     listen: [{listen}]
-    health:
-      kind: tcp
-      interval: 100ms
-      transition_interval: 50ms
-      down_interval: 100ms
-      rise: 1
-      fall: 3
-    backends:
+{health}    backends:
       - name: {backend.name}
         address: {backend.address}
 """
@@ -73,8 +70,8 @@ FRONTEND = """
 
 def two_frontends(a_listen, a_backend, b_listen, b_backend, b_first=False):
     """Frontends api-a and api-b, one backend each; listen: lists of host:port texts."""
-    a = FRONTEND.format(name="api-a", listen=", ".join(f'"{l}"' for l in a_listen), backend=a_backend)
-    b = FRONTEND.format(name="api-b", listen=", ".join(f'"{l}"' for l in b_listen), backend=b_backend)
+    a = FRONTEND.format(health=HEALTH, name="api-a", listen=", ".join(f'"{l}"' for l in a_listen), backend=a_backend)
+    b = FRONTEND.format(health=HEALTH, name="api-b", listen=", ".join(f'"{l}"' for l in b_listen), backend=b_backend)
     return TWO_FRONTENDS.format(frontends=(b + a) if b_first else (a + b))
 
 
