@@ -1,9 +1,9 @@
 #include "proxy/hub.h"
 
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,7 +17,6 @@ namespace kha::proxy {
 namespace {
 
 constexpr int kBatch = 256;           // epoll events per epoll_wait
-constexpr int kRoundsPerWake = 4;     // then yield to the rest of the worker's loop
 constexpr int kAcceptsPerEvent = 64;  // then serve the sessions already accepted
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
