@@ -45,5 +45,5 @@ function(kha_add_py_test name)
   set_tests_properties(${name} PROPERTIES
     LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     SKIP_RETURN_CODE 77  # every test in the file skipped (support/run_unittest.py)
-    ENVIRONMENT "KHA_BIN=$<TARGET_FILE:kha>;KHA_SOURCE_DIR=${PROJECT_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+    ENVIRONMENT "KHA_BIN=$<TARGET_FILE:kha>;KHA_SOURCE_DIR=${PROJECT_SOURCE_DIR};KHA_SANITIZED=$<BOOL:${KHA_SANITIZE}>;PYTHONDONTWRITEBYTECODE=1")
 endfunction()

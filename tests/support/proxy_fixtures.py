@@ -16,16 +16,18 @@ import time
 
 class IdentityBackend:
     """A threaded TCP server on loopback. Modes:
-    - "identity": replies `<name>:<first bytes>` to the first read, then echoes.
+    - "identity": replies `<name>:<first bytes>` to the first read (after `delay`
+      seconds), then echoes.
     - "hash": reads to EOF, then replies the sha256 hex digest of all bytes and closes
       (proves byte-exact transfer and client->server half-close).
     - "server_close": sends `<name>:bye`, shuts down its write side, then counts what
       the client still sends (server->client half-close).
     """
 
-    def __init__(self, name, mode="identity", host="127.0.0.1", family=socket.AF_INET):
+    def __init__(self, name, mode="identity", host="127.0.0.1", family=socket.AF_INET, delay=0.0):
         self.name = name
         self.mode = mode
+        self.delay = delay  # identity: seconds before the first reply (a slow server)
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
@@ -78,6 +80,8 @@ class IdentityBackend:
                     if not data:
                         break
                     if first:
+                        if self.delay:
+                            time.sleep(self.delay)  # the server being slow, not a test waiting
                         conn.sendall(f"{self.name}:".encode() + data)
                         first = False
                     else:
