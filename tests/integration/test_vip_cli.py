@@ -108,6 +108,14 @@ class VipCliTest(unittest.TestCase):
         wait_until(lambda: lab.holders() == ["lb1"], 8, what="the config-file instance elected")
         self.assertEqual(lab.admin_get("lb1", 9099)["base_priority"], 150)
         self.assertIsNone(p.poll())
+        # kha status shows the VRRP state (only that: no --admin for a proxy).
+        r = lab.run("lb1", [KHA, "status", "--vip-admin", "127.0.0.1:9099"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("VIP vrid 51 on eth0 (ipv4): master, priority 150 (base 150)", r.stdout)
+        self.assertIn(f"addresses: {VIP}/24", r.stdout)
+        r = lab.run("lb1", [KHA, "status", "--vip-admin", "127.0.0.1:9098"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot reach kha vip's admin endpoint http://127.0.0.1:9098/status", r.stderr)
         # Missing interface: a runtime error (exit 1) that names it.
         r = lab.run("lb1", [KHA, "vip", "--interface", "eth9", "--vrid", "9", "--address", "10.99.0.200/24"])
         self.assertEqual(r.returncode, 1)
