@@ -202,6 +202,7 @@ METRICS = [
     ("p50_us", "Keep-alive latency p50", "us", False, "{:.0f}"),
     ("p99_us", "Keep-alive latency p99", "us", False, "{:.0f}"),
     ("conn_rate", "New connections/s", "conn/s", True, "{:,.0f}"),
+    ("conn_cpu_us", "Proxy CPU per new connection", "us", False, "{:.0f}"),
     ("pss_kib_per_conn", "Idle memory per session (Pss)", "KiB", False, "{:.2f}"),
     ("rss_kib_per_conn", "Idle memory per session (RSS)", "KiB", False, "{:.2f}"),
     ("pipes_idle", "Pipe fds added by the idle sessions", "fds", False, "{:.0f}"),
@@ -350,7 +351,12 @@ def main():
                 for p in order:
                     w = run_wrk(http[p].port, secs, 2, 64)
                     time.sleep(0.5)
+                    pids = http[p].pids()
+                    cpu0 = bl.cpu_seconds(pids) if pids else None
                     c = run_connrate(args.client, http[p].port, secs, 32)
+                    if cpu0 is not None and c.get("conns"):
+                        # The proxy's own share of what a connection costs the machine.
+                        add(p, "conn_cpu_us", (bl.cpu_seconds(pids) - cpu0) * 1e6 / c["conns"])
                     time.sleep(1.0)
                     add(p, "rps", w["rps"])
                     add(p, "p50_us", w["p50_us"])
