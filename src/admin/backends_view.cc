@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace kha::admin {
 namespace {
 
@@ -58,7 +60,7 @@ std::string to_json(const BackendsView& view) {
     }
     frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends}});
   }
-  return ordered{{"frontends", frontends}}.dump(-1, ' ', false, ordered::error_handler_t::replace);
+  return json_text(ordered{{"frontends", frontends}});
 }
 
 std::optional<BackendsView> parse_backends_json(std::string_view text, std::string* why) {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "common/json_text.h"
 #include "planner/loader.h"
 #include "planner/output.h"
 #include "planner/render.h"
@@ -132,7 +133,7 @@ void add_plan_command(CLI::App& root, int* exit_code) {
       *exit_code = 0;
       return;
     }
-    if (opts->output == "json") std::cout << planner::json_text(planner::plan_to_json(*plan), 2) << "\n";
+    if (opts->output == "json") std::cout << json_text(planner::plan_to_json(*plan), 2) << "\n";
     else if (opts->output == "yaml") std::cout << planner::plan_to_yaml(*plan);
     else std::cout << planner::plan_to_table(*plan);
     (void)cmd;

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "common/json_text.h"
+
 namespace kha::log {
 namespace {
 
@@ -47,7 +49,7 @@ void event(spdlog::level::level_enum level, std::string_view message, std::initi
     line["level"] = std::string(spdlog::level::to_string_view(level).data());
     line["msg"] = std::string(message);
     for (const auto& [key, value] : fields) line[std::string(key)] = value;
-    logger->log(level, "{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));  // a value with bad UTF-8 must not throw
+    logger->log(level, "{}", json_text(line));
     return;
   }
   std::string text(message);
@@ -55,7 +57,7 @@ void event(spdlog::level::level_enum level, std::string_view message, std::initi
     text += ' ';
     text += key;
     text += '=';
-    text += needs_quotes(value) ? nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : value;
+    text += needs_quotes(value) ? json_text(nlohmann::json(value)) : value;
   }
   logger->log(level, "{}", text);
 }

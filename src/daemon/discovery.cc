@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "common/json_text.h"
 #include "common/log.h"
 #include "tls/context.h"
 
@@ -185,7 +186,7 @@ std::optional<std::vector<HostPort>> load_state(const std::string& path, std::st
 std::string save_state(const std::string& path, const std::string& frontend, const std::vector<HostPort>& backends) {
   nlohmann::json doc{{"frontend", frontend}, {"backends", nlohmann::json::array()}};
   for (const auto& b : backends) doc["backends"].push_back(b.to_string());
-  const std::string text = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const std::string text = json_text(doc, 2) + "\n";
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return tmp + ": " + std::strerror(errno);

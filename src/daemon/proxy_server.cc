@@ -275,10 +275,7 @@ std::string ProxyServer::bind_listener(const proxy::FrontendPtr& fe, const std::
       owned.emplace_back(where, fds[i]);
       const int dup = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
       if (dup < 0) return fail(std::error_code(errno, std::system_category()));
-      if (auto ec = workers_[i % workers_.size()]->listen(fe, e, dup)) {
-        ::close(dup);
-        return fail(ec);
-      }
+      workers_[i % workers_.size()]->listen(fe, e, dup);
     }
   }
   bound_[{fe->name(), text}] = endpoints;

@@ -137,10 +137,6 @@ std::string value_to_text(const Value& value) {
   return json_text(value);
 }
 
-std::string json_text(const Value& value, int indent) {
-  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 Result<VarMap> parse_vars_yaml(std::string_view text, const std::string& file, const std::string& layer) {
   auto doc = load_yaml(text, file);
   if (!doc.ok()) return doc.errors();

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "common/result.h"
 
 namespace kha::planner {
@@ -43,9 +44,5 @@ Result<VarMap> parse_vars_yaml(std::string_view text, const std::string& file, c
 
 // Python's str() of a value, as Jinja prints it inside a larger string ("True", "None", "6443").
 std::string value_to_text(const Value& value);
-
-// JSON text of a value for messages and output. Inventories are not always UTF-8:
-// invalid bytes become U+FFFD instead of an exception (found by fuzz/template_fuzzer).
-std::string json_text(const Value& value, int indent = -1);
 
 }  // namespace kha::planner

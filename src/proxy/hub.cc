@@ -53,8 +53,7 @@ struct Hub::Listener final : HubTarget {
   // kernel hands a connection over when its first bytes arrived, so that accepting it
   // and reading them is one wake-up, not two. A client that stays silent is handed over
   // after a second anyway. Follows the frontend's `client_first` across reloads.
-  void match_defer_accept() {
-    const bool want = frontend->settings()->client_first;
+  void match_defer_accept(bool want) {
     if (want == deferred) return;
     const int seconds = want ? 1 : 0;
     if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0) deferred = want;
@@ -184,7 +183,7 @@ void Hub::add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoi
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   auto& l = *listeners_.emplace_back(std::make_unique<Listener>(*this, fd, std::move(frontend), endpoint));
-  l.match_defer_accept();
+  l.match_defer_accept(l.frontend->settings()->client_first);
   if (!watch(fd, l, 0, EPOLLIN))
     log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
                                           {"error", std::error_code(errno, std::system_category()).message()}});
@@ -201,8 +200,10 @@ void Hub::remove_listeners(const asio::ip::tcp::endpoint* endpoint) {
 }
 
 void Hub::accept_from(Listener& l) {
-  const bool deferred = l.deferred;
-  l.match_defer_accept();  // a reload may have changed client_first
+  // Once per batch, not per client: the settings are behind a lock shared with reload.
+  const auto settings = l.frontend->settings();
+  const bool deferred = l.deferred;  // how the clients waiting now were queued
+  l.match_defer_accept(settings->client_first);  // a reload may have changed client_first
   for (int i = 0; i < kAcceptsPerEvent; ++i) {
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -221,7 +222,7 @@ void Hub::accept_from(Listener& l) {
     // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
     Session& s = sessions_.emplace_back(*this, fd, l.frontend, deferred);
     s.self_ = std::prev(sessions_.end());
-    s.start();
+    s.start(*settings);
   }
 }
 
@@ -264,8 +265,6 @@ void Hub::run_deadlines() {
   }
 }
 
-
-
 void Hub::retire(std::unique_ptr<HubTarget> target) {
   if (!target) return;
   retired_.push_back(std::move(target));  // freed at the end of the loop's round
@@ -292,17 +291,14 @@ void Hub::release_orphan(Attempt& a) {
   orphans_.erase(a.orphan_it);
 }
 
-
 void Hub::flush() {
   while (!dead_sessions_.empty() || !retired_.empty()) {
     auto dead = std::move(dead_sessions_);
     dead_sessions_.clear();
     for (auto it : dead) sessions_.erase(it);
-    auto retired = std::move(retired_);
+    auto retired = std::move(retired_);  // freed here; their destructors may retire more
     retired_.clear();
   }
 }
-
-
 
 }  // namespace kha::proxy

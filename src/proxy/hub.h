@@ -58,7 +58,6 @@ class Hub {
   void add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoint& endpoint);
   // Closes the listeners of `endpoint` (all of them when null). Sessions go on.
   void remove_listeners(const asio::ip::tcp::endpoint* endpoint);
-  std::size_t sessions() const { return sessions_.size(); }
   // Runs `task` on this thread after `delay`.
   void after(std::chrono::milliseconds delay, std::function<void()> task);
   // Resolves host:port off this thread; `done` runs on this thread.

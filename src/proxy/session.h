@@ -69,7 +69,7 @@ char* relay_scratch();
 // One connection attempt to one backend. Owned by its session's race; a loser that
 // was sent client bytes is handed to the hub until its verdict (an orphan).
 struct Attempt final : HubTarget {
-  enum class State { Resolving, Connecting, Connected, Failed, Abandoned, Orphan, Retired };
+  enum class State { Resolving, Connecting, Connected, Failed, Orphan, Retired };
 
   Attempt(Hub& hub, Session& session, pool::BackendPtr backend);
   ~Attempt() override;
@@ -98,7 +98,7 @@ struct Attempt final : HubTarget {
   // IPv6 and an IPv4 address, one of them refused, still connects).
   std::vector<asio::ip::tcp::endpoint> addresses;
   std::size_t next_address = 0;
-  std::shared_ptr<char> alive = std::make_shared<char>();
+  std::shared_ptr<char> alive;  // made only for a name: no allocation for an address
 };
 
 class Session final : public HubTarget {
@@ -107,10 +107,11 @@ class Session final : public HubTarget {
   Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred);
   ~Session() override;
 
-  void start();  // registers the client and starts the first attempt
+  // Registers the client and starts the first attempt. `settings`: the frontend's, read
+  // once per batch of accepted clients.
+  void start(const config::Frontend& settings);
   void on_event(std::uint32_t events, unsigned tag) override;
   void on_deadline() override;
-  bool dead() const { return dead_; }
 
  private:
   friend class Hub;
@@ -128,6 +129,7 @@ class Session final : public HubTarget {
     bool client_drained = false;  // the last read emptied the socket
     bool can_start_more = true;
     HubClock::time_point started = HubClock::now();
+    std::vector<AttemptView> views;  // what decide() is shown, rebuilt at each step
   };
   void step();
   void start_attempt(Hedge hedge);
@@ -135,8 +137,9 @@ class Session final : public HubTarget {
   void connected(Attempt& a);
   void on_attempt_event(Attempt& a, std::uint32_t events);
   void on_resolved(Attempt& a, const std::error_code& ec, std::vector<asio::ip::tcp::endpoint> addresses);
-  // A connect to one of a name's addresses failed: the next one, if any (true).
-  bool try_next_address(Attempt& a);
+  // A connect failed with `err`: the name's next address if it has one, else the
+  // attempt fails.
+  void connect_failed(Attempt& a, int err);
   // `blame_backend`: a passive check failure (counted, reported to health); false for
   // local trouble such as running out of descriptors.
   void attempt_failed(Attempt& a, const std::string& reason, bool blame_backend = true);

@@ -32,7 +32,7 @@ RaceSettings race_settings(const config::Frontend& f) {
   return s;
 }
 
-AttemptPhase phase_of(Attempt::State s) {
+AttemptPhase phase_of(Attempt::State s) {  // Resolving is a connect not yet started
   switch (s) {
     case Attempt::State::Resolving:
     case Attempt::State::Connecting: return AttemptPhase::Connecting;
@@ -65,7 +65,6 @@ Attempt::~Attempt() {
 }
 
 void Attempt::close_socket() {
-  alive.reset();
   if (fd >= 0) ::close(fd);  // also leaves the hub's epoll set
   fd = -1;
 }
@@ -102,11 +101,10 @@ Session::Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred)
   services_.active.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Session::start() {
-  const auto settings = frontend_->settings();
+void Session::start(const config::Frontend& settings) {
   frontend_->stats().sessions_total.fetch_add(1, std::memory_order_relaxed);
   race_ = std::make_unique<Race>();
-  race_->settings = race_settings(*settings);
+  race_->settings = race_settings(settings);
   race_->backends = frontend_->backends().snapshot();
   idle_ = race_->settings.client_idle;
   if (!hub_.watch(fd_[0], *this, 0, kSessionEvents)) return race_failed("register failed: " + error_text(errno));
@@ -133,8 +131,7 @@ void Session::on_deadline() {
   if (dead_ || !race_) return;
   const auto now = HubClock::now();
   for (auto& a : race_->attempts)
-    if ((a->state == Attempt::State::Connecting || a->state == Attempt::State::Resolving) &&
-        now >= a->started + race_->settings.connect_timeout)
+    if (phase_of(a->state) == AttemptPhase::Connecting && now >= a->started + race_->settings.connect_timeout)
       attempt_failed(*a, "connect timeout after " + std::to_string(race_->settings.connect_timeout.count()) + "ms");
   step();
 }
@@ -142,17 +139,10 @@ void Session::on_deadline() {
 void Session::step() {
   if (dead_ || !race_) return;
   Race& r = *race_;
-  AttemptView views[16];
   for (;;) {
-    const std::size_t n = std::min(r.attempts.size(), std::size(views));
-    // Beyond 16 attempts (a config that allows that many), the oldest are left out of
-    // the view: they are long failed or abandoned to their hedges.
-    const std::size_t skip = r.attempts.size() - n;
-    for (std::size_t i = 0; i < n; ++i) {
-      const Attempt& a = *r.attempts[skip + i];
-      views[i] = {phase_of(a.state), a.started, a.first_sent, a.sent};
-    }
-    const RaceView view{std::span<const AttemptView>(views, n),
+    r.views.clear();
+    for (const auto& a : r.attempts) r.views.push_back({phase_of(a->state), a->started, a->first_sent, a->sent});
+    const RaceView view{r.views,
                         r.client_bytes.size(),
                         r.client_eof,
                         r.client_error,
@@ -161,14 +151,13 @@ void Session::step() {
     const auto now = HubClock::now();
     const Decision d = decide(r.settings, view, now);
     switch (d.kind) {
-      case Decision::Kind::Win: return hand_over(*r.attempts[skip + d.winner], nullptr, 0, false);
+      case Decision::Kind::Win: return hand_over(*r.attempts[d.winner], nullptr, 0, false);
       case Decision::Kind::Fail: return race_failed(d.failure);
       case Decision::Kind::Start: start_attempt(d.hedge); continue;  // a failed start clears can_start_more
       case Decision::Kind::Wait: {
         auto due = d.wait_until;
         for (const auto& a : r.attempts)
-          if (a->state == Attempt::State::Connecting || a->state == Attempt::State::Resolving)
-            due = std::min(due, a->started + r.settings.connect_timeout);
+          if (phase_of(a->state) == AttemptPhase::Connecting) due = std::min(due, a->started + r.settings.connect_timeout);
         if (due == HubClock::time_point::max()) hub_.clear_deadline(*this);
         else hub_.set_deadline(*this, due);
         return;
@@ -200,6 +189,7 @@ void Session::start_attempt(Hedge hedge) {
   const auto& addr = a.backend->address();
   if (auto endpoint = literal_endpoint(addr)) return connect_attempt(a, *endpoint);
   // A name: resolved off the worker thread; the race goes on meanwhile.
+  a.alive = std::make_shared<char>();
   hub_.resolve(addr.host, addr.port,
                [&a, alive = std::weak_ptr<char>(a.alive)](const std::error_code& ec, std::vector<tcp::endpoint> found) {
                  if (alive.expired()) return;  // the attempt is gone
@@ -219,12 +209,10 @@ void Session::on_resolved(Attempt& a, const std::error_code& ec, std::vector<tcp
   step();
 }
 
-bool Session::try_next_address(Attempt& a) {
-  if (a.next_address >= a.addresses.size()) return false;
-  if (a.fd >= 0) ::close(a.fd);
-  a.fd = -1;
+void Session::connect_failed(Attempt& a, int err) {
+  if (a.next_address >= a.addresses.size()) return attempt_failed(a, "connect failed: " + error_text(err));
+  a.close_socket();
   connect_attempt(a, a.addresses[a.next_address++]);
-  return true;
 }
 
 void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
@@ -233,34 +221,27 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
   if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno), false);
   tune_session_socket(a.fd);
   a.state = Attempt::State::Connecting;
-  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS) {
-    const int err = errno;
-    if (try_next_address(a)) return;
-    return attempt_failed(a, "connect failed: " + error_text(err));
-  }
+  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS)
+    return connect_failed(a, errno);
   // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
   if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno), false);
   // On a near backend (loopback, same host) the handshake is often over when connect()
   // returns: a send that goes through says so, and saves waiting for the event.
   if (!race_->client_bytes.empty()) {
     const ssize_t n = ::send(a.fd, race_->client_bytes.data(), race_->client_bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      const int err = errno;
-      if (try_next_address(a)) return;
-      return attempt_failed(a, "connect failed: " + error_text(err));
-    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return connect_failed(a, errno);
     if (n <= 0) return;  // still connecting
     connected(a);
+    a.first_sent = HubClock::now();
     a.sent = static_cast<std::size_t>(n);
     send_client_bytes(a);
   }
 }
 
 void Session::connected(Attempt& a) {
-  const auto now = HubClock::now();
-  a.backend->stats().observe_connect_latency(std::chrono::duration_cast<std::chrono::microseconds>(now - a.started));
+  a.backend->stats().observe_connect_latency(
+      std::chrono::duration_cast<std::chrono::microseconds>(HubClock::now() - a.started));
   a.state = Attempt::State::Connected;
-  if (!race_->client_bytes.empty() && !a.first_sent) a.first_sent = now;
 }
 
 void Session::attempt_failed(Attempt& a, const std::string& reason, bool blame_backend) {
@@ -278,7 +259,7 @@ void Session::on_attempt_event(Attempt& a, std::uint32_t events) {
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (!try_next_address(a)) attempt_failed(a, "connect failed: " + error_text(err ? err : ECONNREFUSED));
+      connect_failed(a, err ? err : ECONNREFUSED);
       return step();
     }
     if (!(events & EPOLLOUT)) return;

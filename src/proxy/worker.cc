@@ -1,9 +1,5 @@
 #include "proxy/worker.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <future>
 
 #include "common/log.h"
@@ -13,44 +9,17 @@ namespace kha::proxy {
 
 using asio::ip::tcp;
 
-namespace {
-
-// A listening socket for `endpoint`, one of several (SO_REUSEPORT: one per worker).
-int open_listener(const tcp::endpoint& endpoint, std::error_code& ec) {
-  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    ec = {errno, std::system_category()};
-    return -1;
-  }
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (endpoint.address().is_v6()) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 || ::listen(fd, 4096) != 0) {
-    ec = {errno, std::system_category()};
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
-
 Worker::Worker(int id, bool splice) : id_(id), hub_(std::make_unique<Hub>(services_)) { services_.splice = splice; }
 
 Worker::~Worker() { stop_and_join(); }
 
-std::error_code Worker::listen(const FrontendPtr& frontend, const tcp::endpoint& endpoint, int native) {
-  std::error_code ec;
-  const int fd = native >= 0 ? native : open_listener(endpoint, ec);
-  if (fd < 0) return ec;
+void Worker::listen(const FrontendPtr& frontend, const tcp::endpoint& endpoint, int fd) {
   // Accepted sockets inherit these from the listener (Linux clones the listening
   // socket), which saves six setsockopt calls on every new client.
   tune_session_socket(fd);
   // Served on the worker's own thread (queued until start() if need be), so that
   // reload can add listeners to running workers.
   hub_->post([this, fd, frontend, endpoint] { hub_->add_listener(fd, frontend, endpoint); });
-  return {};
 }
 
 void Worker::start() {

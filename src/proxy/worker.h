@@ -26,10 +26,10 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Opens this worker's listening socket for `endpoint` on the calling thread (so
-  // errors are reported at once) and hands it to the worker thread; before or after start().
-  // `native` adopts an already-listening descriptor instead (takeover), when >= 0.
-  std::error_code listen(const FrontendPtr& frontend, const asio::ip::tcp::endpoint& endpoint, int native = -1);
+  // Serves `fd`, a listening socket of `endpoint` (ProxyServer opens it, one per worker,
+  // SO_REUSEPORT), for `frontend`; the worker owns it from now. Thread-safe, before or
+  // after start().
+  void listen(const FrontendPtr& frontend, const asio::ip::tcp::endpoint& endpoint, int fd);
 
   void start();
   // Thread-safe. Stops accepting on every listener (or on `endpoint` only).

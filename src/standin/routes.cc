@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace kha::standin {
 namespace {
 
@@ -16,7 +18,7 @@ Response status_error(int code, const std::string& reason, const std::string& me
                       {"status", "Failure"},    {"message", message}, {"reason", reason},
                       {"details", nlohmann::json::object()}, {"code", code}};
   // Messages may quote request bytes: never let invalid UTF-8 throw.
-  return Response{code, kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
+  return Response{code, kJson, json_text(body) + "\n", {}};
 }
 
 // /readyz, /livez, /healthz. `shutdown_failing` adds the failing shutdown check that

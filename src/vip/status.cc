@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace kha::vip {
 
 void Status::count_drop(DropReason reason) {
@@ -70,7 +72,7 @@ std::string render_json(const Status& s) {
       {"send_errors", s.send_errors},
       {"dropped", dropped},
   };
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return json_text(j) + "\n";
 }
 
 }  // namespace kha::vip

@@ -75,18 +75,6 @@ def two_frontends(a_listen, a_backend, b_listen, b_backend, b_first=False):
     return TWO_FRONTENDS.format(frontends=(b + a) if b_first else (a + b))
 
 
-def distinct_free_ports(n):
-    """n different TCP ports on 127.0.0.1 that were free a moment ago."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 class Stream:
     """One long client session: sends a numbered chunk every `period` s and checks the
     echo, until stop() or `duration` s (bounded). Records the backend that answered and
@@ -283,7 +271,7 @@ class ListenerMoveTest(unittest.TestCase):
 
     def move(self, b_first):
         # X (the proxy's listen port, which start_kha_proxy waits on) and Y on api-a, Z on api-b.
-        x, y, z, admin = distinct_free_ports(4)
+        x, y, z, admin = (free_port() for _ in range(4))
         x_text, y_text, z_text = "127.0.0.1:@LISTEN_PORT@", f"127.0.0.1:{y}", f"127.0.0.1:{z}"
         proxy = start_kha_proxy(config_text=two_frontends([x_text, y_text], self.a, [z_text], self.b),
                                 listen_port=x, admin_port=admin, owner=self)

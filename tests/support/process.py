@@ -1,6 +1,7 @@
 """Child processes with captured logs and guaranteed cleanup, ports, and waiting."""
 
 import atexit
+import collections
 import os
 import shutil
 import signal
@@ -23,12 +24,22 @@ def kha_bin():
     return str(root / "build" / "src" / "cli" / "kha")
 
 
+_handed_out = collections.deque(maxlen=256)
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port that was free a moment ago on host (IPv4 or IPv6 literal)."""
+    """A TCP port that was free a moment ago on host (IPv4 or IPv6 literal), and not one
+    this process was handed recently: the kernel may give the same free port to two
+    binds in a row, and a test asking for two ports needs two."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            break
+    _handed_out.append(port)
+    return port
 
 
 def wait_until(cond, timeout=10.0, what="condition", interval=0.05):

@@ -86,8 +86,6 @@ def start_kha_proxy(backends=(), health_check="tcp", args=None, config_text=None
     """
     listen_port = listen_port or free_port()
     admin_port = (admin_port or free_port()) if admin else None
-    while admin_port == listen_port:  # free_port() may hand out the same port twice in a row
-        admin_port = free_port()
     config_path = None
     if config_text is not None:
         config_path = str(Path(tempfile.mkdtemp(prefix="kha-proxy-config-")) / "kha.yaml")
