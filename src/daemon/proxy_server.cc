@@ -56,8 +56,9 @@ std::error_code probe_exclusive(asio::io_context& io, const tcp::endpoint& e) {
   return ec;
 }
 
-// One listening socket of an SO_REUSEPORT group (one per worker), as Worker opened
-// them before; opened here so that the server keeps a descriptor to hand over.
+// The listening socket of one address, which every worker waits on (Hub says why
+// not one per worker). SO_REUSEPORT all the same: the process that takes over on
+// restart binds the address while this one still serves it.
 int open_listener(const tcp::endpoint& e, std::error_code* ec) {
   int fd = ::socket(e.address().is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
@@ -262,20 +263,19 @@ std::string ProxyServer::bind_listener(const proxy::FrontendPtr& fe, const std::
     } else if (auto ec = probe_exclusive(main_, e)) {
       return fail(ec);
     }
-    while (fds.size() < workers_.size()) {  // one socket per worker, more if inherited
+    if (fds.empty()) {  // one socket (an older process may hand over several)
       std::error_code ec;
       const int fd = open_listener(e, &ec);
-      if (fd < 0) {
-        for (int f : fds) ::close(f);
-        return fail(ec);
-      }
+      if (fd < 0) return fail(ec);
       fds.push_back(fd);
     }
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      owned.emplace_back(where, fds[i]);
-      const int dup = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
-      if (dup < 0) return fail(std::error_code(errno, std::system_category()));
-      workers_[i % workers_.size()]->listen(fe, e, dup);
+    for (const int fd : fds) {
+      owned.emplace_back(where, fd);
+      for (auto& worker : workers_) {  // each worker its own descriptor, closed on its thread
+        const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (dup < 0) return fail(std::error_code(errno, std::system_category()));
+        worker->listen(fe, e, dup);
+      }
     }
   }
   bound_[{fe->name(), text}] = endpoints;

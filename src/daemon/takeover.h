@@ -5,7 +5,7 @@
 //
 // Protocol (AF_UNIX SOCK_SEQPACKET, one message each, so boundaries are kept):
 //   old -> new  "listen <endpoint>" with one descriptor, for every listening socket
-//               (one per worker and endpoint: they form an SO_REUSEPORT group)
+//               (one per endpoint; several from a kha that opened one per worker)
 //   old -> new  "end"
 //   new -> old  "ready" once its workers accept on them; the old one then drains and
 //               exits 0. If the new process closes the connection without "ready",

@@ -16,8 +16,16 @@
 namespace kha::proxy {
 namespace {
 
-constexpr int kBatch = 256;           // epoll events per epoll_wait
-constexpr int kAcceptsPerEvent = 64;  // then serve the sessions already accepted
+constexpr int kBatch = 256;  // epoll events per epoll_wait
+// Every worker waits on every listening socket (EPOLLEXCLUSIVE: the kernel wakes one
+// waiting worker per new client, not all of them) and takes one client per pass of its
+// loop. So a new client goes to whichever worker is free first: a worker that shares its
+// core with a busy client or backend comes back to its loop later and takes fewer. A
+// fixed split (one SO_REUSEPORT socket per worker, the kernel hashing clients over them)
+// left a core idle about 10 % of the time while the other worker's queue waited (new
+// connections/s +5 %, bench/RESULTS.md). The listener is level-triggered: while more
+// clients wait it stays ready, and the next pass takes the next one.
+constexpr std::uint32_t kListenEvents = EPOLLIN | EPOLLEXCLUSIVE;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
@@ -27,7 +35,7 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
 
 }  // namespace
 
-// A listening socket. Level-triggered: a burst is accepted kAcceptsPerEvent at a time.
+// This worker's descriptor of a listening socket that every worker waits on.
 struct Hub::Listener final : HubTarget {
   Listener(Hub& h, int f, FrontendPtr fe, const asio::ip::tcp::endpoint& e)
       : hub(h), fd(f), frontend(std::move(fe)), endpoint(e) {}
@@ -40,12 +48,16 @@ struct Hub::Listener final : HubTarget {
   void on_deadline() override {  // the pause after an accept error is over
     if (fd < 0) return;
     paused = false;
-    hub.rewatch(fd, *this, 0, EPOLLIN);
+    hub.watch(fd, *this, 0, kListenEvents);  // EPOLLEXCLUSIVE cannot be modified: added anew
+  }
+  void pause() {
+    paused = true;
+    ::epoll_ctl(hub.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   }
   void close_fd() {
-    // Explicitly: a takeover may hold another descriptor of this socket, and epoll
-    // forgets a registration only when the last one closes.
-    ::epoll_ctl(hub.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    // Explicitly: the other workers and a takeover hold other descriptors of this
+    // socket, and epoll forgets a registration only when the last one closes.
+    if (!paused) ::epoll_ctl(hub.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
     fd = -1;
   }
@@ -184,7 +196,7 @@ void Hub::add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoi
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   auto& l = *listeners_.emplace_back(std::make_unique<Listener>(*this, fd, std::move(frontend), endpoint));
   l.match_defer_accept(l.frontend->settings()->client_first);
-  if (!watch(fd, l, 0, EPOLLIN))
+  if (!watch(fd, l, 0, kListenEvents))
     log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
                                           {"error", std::error_code(errno, std::system_category()).message()}});
 }
@@ -200,22 +212,21 @@ void Hub::remove_listeners(const asio::ip::tcp::endpoint* endpoint) {
 }
 
 void Hub::accept_from(Listener& l) {
-  // Once per batch, not per client: the settings are behind a lock shared with reload.
+  // The settings are swapped whole by reload (a short lock, one per client).
   const auto settings = l.frontend->settings();
   const bool deferred = l.deferred;  // how the clients waiting now were queued
   l.match_defer_accept(settings->client_first);  // a reload may have changed client_first
-  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+  for (;;) {  // one client (kListenEvents says why); retried only past a client that left
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       const int err = errno;
-      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;  // another worker took it
       if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
       // EMFILE and friends: pause instead of spinning on a full descriptor table.
       log::warn("accept_failed", {{"listen", endpoint_text(l.endpoint)},
                                   {"error", std::error_code(err, std::system_category()).message()},
                                   {"pause_ms", std::to_string(kAcceptPause.count())}});
-      l.paused = true;
-      rewatch(l.fd, l, 0, 0);
+      l.pause();
       set_deadline(l, HubClock::now() + kAcceptPause);
       return;
     }
@@ -223,6 +234,7 @@ void Hub::accept_from(Listener& l) {
     Session& s = sessions_.emplace_back(*this, fd, l.frontend, deferred);
     s.self_ = std::prev(sessions_.end());
     s.start(*settings);
+    return;
   }
 }
 

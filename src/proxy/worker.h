@@ -1,6 +1,6 @@
-// Worker: one thread running one Hub (its event loop), its own SO_REUSEPORT listening
-// sockets (the kernel spreads new connections over the workers), its own sessions,
-// pipes and buffers. Nothing on the data path is shared between workers but the
+// Worker: one thread running one Hub (its event loop), its own descriptors of the
+// listening sockets (every worker waits on every one; the first free worker takes the
+// next client), its own sessions, pipes and buffers. Nothing on the data path is shared between workers but the
 // backends' atomics. Other threads talk to a worker only by posting to its hub.
 #pragma once
 
@@ -26,8 +26,9 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Serves `fd`, a listening socket of `endpoint` (ProxyServer opens it, one per worker,
-  // SO_REUSEPORT), for `frontend`; the worker owns it from now. Thread-safe, before or
+  // Serves `fd`, this worker's descriptor of a listening socket of `endpoint` (ProxyServer
+  // opens the socket and gives every worker a duplicate), for `frontend`; the worker owns
+  // the descriptor from now. Thread-safe, before or
   // after start().
   void listen(const FrontendPtr& frontend, const asio::ip::tcp::endpoint& endpoint, int fd);
 
