@@ -219,7 +219,7 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
   a.fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   // Out of descriptors (EMFILE) is this process's trouble, not the backend's.
   if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno), false);
-  tune_session_socket(a.fd);
+  set_nodelay(a.fd);  // the liveness options come later, if the session lasts (SessionRegistry::sweep)
   a.state = Attempt::State::Connecting;
   if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS)
     return connect_failed(a, errno);
@@ -391,6 +391,8 @@ void Session::hand_over(Attempt& winner, const char* reply, std::size_t reply_si
   control_.idle = idle_;
   control_.last_activity = HubClock::now();
   control_.owner = this;
+  control_.upstream_fd = fd_[1];
+  control_.started = control_.last_activity;
   control_.on_close = [](void* self) {
     auto* s = static_cast<Session*>(self);
     s->hub_.end_session(*s);

@@ -1,5 +1,7 @@
 #include "proxy/session_registry.h"
 
+#include "proxy/socket_options.h"
+
 namespace kha::proxy {
 
 void SessionControl::close() {
@@ -19,9 +21,13 @@ std::size_t SessionRegistry::close_some(const pool::Backend* backend, std::size_
   return closed;
 }
 
-std::size_t SessionRegistry::close_idle(std::chrono::steady_clock::time_point now) {
+std::size_t SessionRegistry::sweep(std::chrono::steady_clock::time_point now) {
   std::size_t closed = 0;
   for (auto* s : sessions_) {
+    if (s->upstream_fd >= 0 && now - s->started >= kLivenessAfter) {
+      tune_session_socket(s->upstream_fd);  // the session owns the descriptor while registered
+      s->upstream_fd = -1;
+    }
     if (s->closing || s->idle.count() <= 0 || now - s->last_activity < s->idle) continue;
     s->close();
     ++closed;

@@ -18,6 +18,9 @@ struct SessionControl {
   bool closing = false;
   std::chrono::milliseconds idle{0};                    // 0 = no idle timeout
   std::chrono::steady_clock::time_point last_activity;  // last byte either way
+  // The upstream socket, until its liveness options are set (see SessionRegistry::sweep).
+  int upstream_fd = -1;
+  std::chrono::steady_clock::time_point started;
   // How the owner ends the session (Hub::end_session).
   void (*on_close)(void* owner) = nullptr;
   void* owner = nullptr;
@@ -36,10 +39,16 @@ class SessionRegistry {
   std::size_t close_some(const pool::Backend* backend, std::size_t max);
   std::size_t count(const pool::Backend* backend = nullptr) const;
   std::size_t size() const { return sessions_.size(); }
-  // Closes the sessions that moved no byte either way for their idle timeout; returns
-  // how many. The client and server idle timeouts act as one (both legs carry the same
-  // exchange), so the shorter of the two is the session's.
-  std::size_t close_idle(std::chrono::steady_clock::time_point now);
+  // Every kIdleSweep: closes the sessions that moved no byte either way for their idle
+  // timeout and returns how many (the client and server idle timeouts act as one: both
+  // legs carry the same exchange, so the shorter of the two is the session's). Sets the
+  // liveness options (keepalive, TCP_USER_TIMEOUT) on the upstream socket of every
+  // session older than kLivenessAfter: most connections through an apiserver proxy are
+  // over in milliseconds, and five setsockopt calls are ~4 % of what kha spends on one
+  // (bench/RESULTS.md); a dead peer is a matter of seconds, so arming them a moment later
+  // costs nothing. (The client socket inherits them from the listener, for free.)
+  std::size_t sweep(std::chrono::steady_clock::time_point now);
+  static constexpr std::chrono::milliseconds kLivenessAfter{500};
 
  private:
   std::list<SessionControl*> sessions_;

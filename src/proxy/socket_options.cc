@@ -16,12 +16,14 @@ std::error_code set_int(int fd, int level, int name, int value) {
 
 }  // namespace
 
+std::error_code set_nodelay(int fd) { return set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
+
 std::error_code tune_session_socket(int fd, const LivenessOptions& o) {
   std::error_code first;
   auto keep = [&](std::error_code ec) {
     if (ec && !first) first = ec;
   };
-  keep(set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1));
+  keep(set_nodelay(fd));
   keep(set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1));
   keep(set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(o.keepalive_idle.count())));
   keep(set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, static_cast<int>(o.keepalive_interval.count())));

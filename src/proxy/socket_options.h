@@ -18,5 +18,7 @@ struct LivenessOptions {
 
 // Returns the first error; the socket stays usable either way.
 std::error_code tune_session_socket(int fd, const LivenessOptions& options = {});
+// TCP_NODELAY alone (the first part of tune_session_socket).
+std::error_code set_nodelay(int fd);
 
 }  // namespace kha::proxy

@@ -28,7 +28,7 @@ void Worker::start() {
 }
 
 void Worker::sweep_idle() {
-  if (const std::size_t n = services_.registry.close_idle(std::chrono::steady_clock::now()))
+  if (const std::size_t n = services_.registry.sweep(std::chrono::steady_clock::now()))
     log::debug("sessions_idle_closed", {{"worker", std::to_string(id_)}, {"count", std::to_string(n)}});
   hub_->after(kIdleSweep, [this] { sweep_idle(); });
 }

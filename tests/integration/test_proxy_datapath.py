@@ -4,6 +4,7 @@ Backends are Python servers that answer with their identity (tests/support).
 """
 import hashlib
 import os
+import re
 import resource
 import signal
 import socket
@@ -324,7 +325,13 @@ class DataPathTest(unittest.TestCase):
                                      text=True, timeout=10).stdout
                 return [line for line in out.splitlines() if f"pid={pid}," in line]
 
-            wait_until(lambda: len(kha_sockets()) >= 2, 10, "both legs of the session in ss")
+            # The upstream socket is armed once the session outlives half a second (short
+            # connections do not pay for it); the client socket inherits it at accept.
+            def armed():
+                legs = kha_sockets()
+                return len(legs) >= 2 and all(re.search(r"timer:\(keepalive,", l) for l in legs)
+
+            wait_until(armed, 10, "both legs of the session armed with keepalive in ss")
             legs = kha_sockets()
             client_leg = [l for l in legs if f"127.0.0.1:{p.listen_port} " in l]
             upstream_leg = [l for l in legs if f"127.0.0.1:{b.port} " in l]
