@@ -48,7 +48,9 @@ struct Hub::Listener final : HubTarget {
   void on_deadline() override {  // the pause after an accept error is over
     if (fd < 0) return;
     paused = false;
-    hub.watch(fd, *this, 0, kListenEvents);  // EPOLLEXCLUSIVE cannot be modified: added anew
+    if (!hub.watch(fd, *this, 0, kListenEvents))  // EPOLLEXCLUSIVE cannot be modified: added anew
+      log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
+                                            {"error", std::error_code(errno, std::system_category()).message()}});
   }
   void pause() {
     paused = true;
