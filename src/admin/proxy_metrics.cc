@@ -23,6 +23,11 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                         "Sessions closed because their backend went down.", {"frontend", "backend"})),
       hedges(r.counter("kha_proxy_hedges_total", "Hedged attempts started; kind is connect or first_byte.",
                        {"frontend", "kind"})),
+      worker_sessions(r.gauge("kha_proxy_worker_sessions", "Client sessions open now on each worker thread.", {"worker"})),
+      worker_handovers(r.counter("kha_proxy_worker_handovers_total",
+                                 "Clients a worker accepted while it held clearly more sessions than another, "
+                                 "and handed to the least loaded one.",
+                                 {"worker"})),
       checks(r.counter("kha_health_checks_total", "Health probe results; outcome is ok, l4, l6, l7, timeout, or passive (a client connection that failed before its first byte).",
                        {"frontend", "backend", "outcome"})),
       check_seconds(r.histogram("kha_health_check_seconds", "Health probe latency.", {"frontend", "backend"})),

@@ -19,6 +19,8 @@
 // | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
 // | kha_health_transitions_total              | counter   | frontend, backend, to       | state changes; to = up or down |
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
+// | kha_proxy_worker_sessions                 | gauge     | worker                      | sessions open now on each worker thread |
+// | kha_proxy_worker_handovers_total          | counter   | worker                      | clients accepted by the worker and handed to a less loaded one |
 #pragma once
 
 #include "admin/metrics.h"
@@ -38,6 +40,8 @@ struct ProxyMetrics {
   CounterFamily& spliced_bytes;
   CounterFamily& sessions_closed_on_down;
   CounterFamily& hedges;
+  GaugeFamily& worker_sessions;
+  CounterFamily& worker_handovers;
   CounterFamily& checks;
   HistogramFamily& check_seconds;
   CounterFamily& transitions;

@@ -87,6 +87,13 @@ void AdminWiring::refresh() {
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
   }
+  if (worker_loads) {
+    const auto loads = worker_loads();
+    for (std::size_t i = 0; i < loads.size(); ++i) {
+      metrics_.worker_sessions.with({std::to_string(i)})->set(static_cast<double>(loads[i].sessions));
+      metrics_.worker_handovers.with({std::to_string(i)})->mirror(loads[i].handovers);
+    }
+  }
 }
 
 admin::BackendsView AdminWiring::view() const {

@@ -5,6 +5,7 @@
 // lock or a map lookup for metrics.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,12 @@ class AdminWiring {
   admin::BackendsView view() const;
   admin::Registry& registry() { return registry_; }
   admin::ProxyMetrics& metrics() { return metrics_; }
+  // Per worker thread: sessions open now, clients handed over so far.
+  struct WorkerLoad {
+    std::size_t sessions = 0;
+    std::uint64_t handovers = 0;
+  };
+  std::function<std::vector<WorkerLoad>()> worker_loads;
 
   // Called on the main thread for every probe outcome and transition.
   void on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& outcome);

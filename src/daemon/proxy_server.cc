@@ -120,6 +120,17 @@ std::string ProxyServer::start() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int n = config_.workers > 0 ? config_.workers : static_cast<int>(cores);
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<proxy::Worker>(i, config_.splice));
+  for (auto& w : workers_) {  // a burst of clients is spread over the workers (accept_balance.h)
+    std::vector<proxy::Hub*> peers;
+    for (auto& other : workers_)
+      if (other != w) peers.push_back(&other->hub());
+    w->hub().set_peers(std::move(peers));
+  }
+  admin_.worker_loads = [this] {
+    std::vector<AdminWiring::WorkerLoad> loads;
+    for (auto& w : workers_) loads.push_back({w->active_sessions(), w->hub().handovers()});
+    return loads;
+  };
   for (auto& fe : frontends_)
     for (const auto& text : fe->settings()->listen)
       if (auto error = bind_listener(fe, text); !error.empty()) return error;

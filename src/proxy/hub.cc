@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <span>
+#include <utility>
 #include <system_error>
 
 #include "common/log.h"
+#include "proxy/accept_balance.h"
 #include "proxy/resolver_thread.h"
 
 namespace kha::proxy {
@@ -24,7 +27,10 @@ constexpr int kBatch = 256;  // epoll events per epoll_wait
 // fixed split (one SO_REUSEPORT socket per worker, the kernel hashing clients over them)
 // left a core idle about 10 % of the time while the other worker's queue waited (new
 // connections/s +5 %, bench/RESULTS.md). The listener is level-triggered: while more
-// clients wait it stays ready, and the next pass takes the next one.
+// clients wait it stays ready, and the next pass takes the next one. The kernel wakes
+// the first registered worker that waits, so in a burst one worker could take every
+// client: a worker that holds clearly more sessions than another hands the new client
+// over (accept_balance.h), so long-lived sessions stay spread over the cores.
 constexpr std::uint32_t kListenEvents = EPOLLIN | EPOLLEXCLUSIVE;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
@@ -233,11 +239,51 @@ void Hub::accept_from(Listener& l) {
       return;
     }
     // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
-    Session& s = sessions_.emplace_back(*this, fd, l.frontend, deferred);
-    s.self_ = std::prev(sessions_.end());
-    s.start(*settings);
+    if (Hub* to = balance_target()) {
+      handovers_.fetch_add(1, std::memory_order_relaxed);
+      return to->hand_over(fd, l.frontend, deferred);
+    }
+    start_session(fd, l.frontend, deferred, *settings);
     return;
   }
+}
+
+void Hub::start_session(int fd, const FrontendPtr& frontend, bool deferred, const config::Frontend& settings) {
+  Session& s = sessions_.emplace_back(*this, fd, frontend, deferred);
+  s.self_ = std::prev(sessions_.end());
+  s.start(settings);
+}
+
+std::size_t Hub::load() const {
+  return services_.active.load(std::memory_order_relaxed) + incoming_.load(std::memory_order_relaxed);
+}
+
+Hub* Hub::balance_target() const {
+  Hub* least = nullptr;
+  std::size_t least_load = 0;
+  for (Hub* p : peers_) {
+    const std::size_t n = p->load();
+    if (!least || n < least_load) least = p, least_load = n;
+  }
+  if (!least || !hand_over_to(load(), std::span(&least_load, 1))) return nullptr;
+  return least;
+}
+
+// Called on the accepting worker's thread; the session starts on this hub's. A client
+// posted to a hub that stops before running it is closed, not leaked.
+void Hub::hand_over(int fd, FrontendPtr frontend, bool deferred) {
+  struct Client {
+    explicit Client(int f) : fd(f) {}
+    ~Client() {
+      if (fd >= 0) ::close(fd);
+    }
+    int fd;
+  };
+  incoming_.fetch_add(1, std::memory_order_relaxed);
+  post([this, client = std::make_shared<Client>(fd), frontend = std::move(frontend), deferred] {
+    incoming_.fetch_sub(1, std::memory_order_relaxed);
+    start_session(std::exchange(client->fd, -1), frontend, deferred, *frontend->settings());
+  });
 }
 
 bool Hub::watch(int fd, HubTarget& target, unsigned tag, std::uint32_t events) {

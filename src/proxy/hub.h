@@ -77,6 +77,13 @@ class Hub {
   void release_orphan(Attempt& attempt);
 
   WorkerServices& services() { return services_; }
+  // The other workers' hubs, which a burst of clients is spread over (accept_balance.h).
+  // Set before run().
+  void set_peers(std::vector<Hub*> peers) { peers_ = std::move(peers); }
+  // Sessions, plus clients handed over and not started yet. Any thread.
+  std::size_t load() const;
+  // Clients this hub accepted and handed to another (accept_balance.h). Any thread.
+  std::uint64_t handovers() const { return handovers_.load(std::memory_order_relaxed); }
 
  private:
   struct Listener;
@@ -84,6 +91,9 @@ class Hub {
   struct Timer;
   friend struct Listener;
   void accept_from(Listener& listener);
+  Hub* balance_target() const;
+  void hand_over(int fd, FrontendPtr frontend, bool deferred);
+  void start_session(int fd, const FrontendPtr& frontend, bool deferred, const config::Frontend& settings);
   void run_posted();
   void run_deadlines();
   void flush();
@@ -102,6 +112,9 @@ class Hub {
   std::list<std::unique_ptr<Timer>> timers_;
   std::vector<std::list<Session>::iterator> dead_sessions_;
   std::vector<std::unique_ptr<HubTarget>> retired_;
+  std::vector<Hub*> peers_;
+  std::atomic<std::size_t> incoming_{0};  // clients handed to this hub, not started yet
+  std::atomic<std::uint64_t> handovers_{0};
 };
 
 }  // namespace kha::proxy

@@ -42,6 +42,7 @@ class Worker {
   // Thread-safe. Closes every session at once.
   void close_all_sessions();
   // Thread-safe snapshot.
+  Hub& hub() { return *hub_; }
   std::size_t active_sessions() const { return services_.active.load(std::memory_order_relaxed); }
   // Stops the loop (sessions still open are destroyed) and joins the thread.
   void stop_and_join();

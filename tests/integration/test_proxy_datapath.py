@@ -215,6 +215,28 @@ class DataPathTest(unittest.TestCase):
                 s.close()
         wait_until(lambda: sum(b.open for b in bs) == 0, 20, "backend sessions to close after the clients left")
 
+    def test_a_burst_of_long_lived_clients_is_spread_over_the_workers(self):
+        # Every worker waits on the same listening socket and the kernel wakes the first
+        # one registered, so clients that connect one after another would all land on one
+        # worker (and their traffic on one core); a worker with clearly more sessions
+        # hands the next client to the least loaded one.
+        (b,) = self.backends(1)
+        p = self.proxy([b.address], extra=["--workers", "2"])
+        socks = []
+        try:
+            for i in range(64):
+                s = connect(p, timeout=10)
+                socks.append(s)
+                s.sendall(b"w%d" % i)
+                self.assertTrue(s.recv(100).endswith(b":w%d" % i))
+            per_worker = [p.metrics("kha_proxy_worker_sessions", {"worker": w}) for w in ("0", "1")]
+            self.assertEqual(sum(per_worker), 64, per_worker)
+            self.assertGreaterEqual(min(per_worker), 24, per_worker)
+            self.assertGreater(p.metrics_sum("kha_proxy_worker_handovers_total"), 0)
+        finally:
+            for s in socks:
+                s.close()
+
     def test_idle_sessions_hold_no_pipe_descriptors(self):
         bs = self.backends(1)
         p = self.proxy([b.address for b in bs])
