@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <span>
 #include <utility>
 #include <system_error>
 
@@ -241,7 +240,7 @@ void Hub::accept_from(Listener& l) {
     // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
     if (Hub* to = balance_target()) {
       handovers_.fetch_add(1, std::memory_order_relaxed);
-      return to->hand_over(fd, l.frontend, deferred);
+      return to->take_client(fd, l.frontend, deferred, settings);
     }
     start_session(fd, l.frontend, deferred, *settings);
     return;
@@ -258,20 +257,16 @@ std::size_t Hub::load() const {
   return services_.active.load(std::memory_order_relaxed) + incoming_.load(std::memory_order_relaxed);
 }
 
-Hub* Hub::balance_target() const {
-  Hub* least = nullptr;
-  std::size_t least_load = 0;
-  for (Hub* p : peers_) {
-    const std::size_t n = p->load();
-    if (!least || n < least_load) least = p, least_load = n;
-  }
-  if (!least || !hand_over_to(load(), std::span(&least_load, 1))) return nullptr;
-  return least;
+Hub* Hub::balance_target() {
+  for (std::size_t i = 0; i < peers_.size(); ++i) peer_loads_[i] = peers_[i]->load();
+  const auto to = hand_over_to(load(), peer_loads_);
+  return to ? peers_[*to] : nullptr;
 }
 
-// Called on the accepting worker's thread; the session starts on this hub's. A client
-// posted to a hub that stops before running it is closed, not leaked.
-void Hub::hand_over(int fd, FrontendPtr frontend, bool deferred) {
+// Called on the accepting worker's thread, with the settings it read; the session starts
+// on this hub's. A client posted to a hub that stops before running it is closed, not
+// leaked.
+void Hub::take_client(int fd, FrontendPtr frontend, bool deferred, std::shared_ptr<const config::Frontend> settings) {
   struct Client {
     explicit Client(int f) : fd(f) {}
     ~Client() {
@@ -280,9 +275,10 @@ void Hub::hand_over(int fd, FrontendPtr frontend, bool deferred) {
     int fd;
   };
   incoming_.fetch_add(1, std::memory_order_relaxed);
-  post([this, client = std::make_shared<Client>(fd), frontend = std::move(frontend), deferred] {
+  post([this, client = std::make_shared<Client>(fd), frontend = std::move(frontend), deferred,
+        settings = std::move(settings)] {
     incoming_.fetch_sub(1, std::memory_order_relaxed);
-    start_session(std::exchange(client->fd, -1), frontend, deferred, *frontend->settings());
+    start_session(std::exchange(client->fd, -1), frontend, deferred, *settings);
   });
 }
 

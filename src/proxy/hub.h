@@ -79,7 +79,10 @@ class Hub {
   WorkerServices& services() { return services_; }
   // The other workers' hubs, which a burst of clients is spread over (accept_balance.h).
   // Set before run().
-  void set_peers(std::vector<Hub*> peers) { peers_ = std::move(peers); }
+  void set_peers(std::vector<Hub*> peers) {
+    peers_ = std::move(peers);
+    peer_loads_.assign(peers_.size(), 0);
+  }
   // Sessions, plus clients handed over and not started yet. Any thread.
   std::size_t load() const;
   // Clients this hub accepted and handed to another (accept_balance.h). Any thread.
@@ -91,8 +94,9 @@ class Hub {
   struct Timer;
   friend struct Listener;
   void accept_from(Listener& listener);
-  Hub* balance_target() const;
-  void hand_over(int fd, FrontendPtr frontend, bool deferred);
+  Hub* balance_target();
+  // Starts a client another hub accepted (accept_balance.h); called on that hub's thread.
+  void take_client(int fd, FrontendPtr frontend, bool deferred, std::shared_ptr<const config::Frontend> settings);
   void start_session(int fd, const FrontendPtr& frontend, bool deferred, const config::Frontend& settings);
   void run_posted();
   void run_deadlines();
@@ -113,6 +117,7 @@ class Hub {
   std::vector<std::list<Session>::iterator> dead_sessions_;
   std::vector<std::unique_ptr<HubTarget>> retired_;
   std::vector<Hub*> peers_;
+  std::vector<std::size_t> peer_loads_;  // balance_target's scratch, sized with peers_
   std::atomic<std::size_t> incoming_{0};  // clients handed to this hub, not started yet
   std::atomic<std::uint64_t> handovers_{0};
 };

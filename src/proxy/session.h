@@ -107,8 +107,8 @@ class Session final : public HubTarget {
   Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred);
   ~Session() override;
 
-  // Registers the client and starts the first attempt. `settings`: the frontend's, read
-  // once per batch of accepted clients.
+  // Registers the client and starts the first attempt. `settings`: the frontend's, as
+  // read by the hub that accepted the client.
   void start(const config::Frontend& settings);
   void on_event(std::uint32_t events, unsigned tag) override;
   void on_deadline() override;
