@@ -6,6 +6,7 @@ port waits, /proc readings (CPU, memory, descriptors), and the proxy configs
 """
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -151,6 +152,27 @@ def cpu_seconds(pids):
         except (OSError, IndexError, ValueError):
             continue
     return total / tick
+
+
+def cpu_split(pids):
+    """(user, system) seconds of all threads of these processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return user / tick, system / tick
+
+
+def children_cpu_seconds():
+    """CPU of the children this process has waited for (wrk, the C++ client)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def memory_kib(pids):

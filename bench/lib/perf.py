@@ -193,6 +193,23 @@ def run_idle_memory(proxy, client, count, workdir):
 
 # ---------------------------------------------------------------- table
 
+def measure_cpu(proxy_pids, backends):
+    """CPU seconds so far: the proxy's user and system time, and the client's and
+    backends' together."""
+    user, system = bl.cpu_split(proxy_pids) if proxy_pids else (0.0, 0.0)
+    return user, system, bl.children_cpu_seconds() + bl.cpu_seconds(backends.pids())
+
+
+def add_cpu_split(add, proxy, what, after, before, count):
+    """Per `what` (request or connection), in us: the proxy's CPU (`what`_cpu_us; none
+    for no-proxy), its user-space part, and the client's plus backends' CPU."""
+    user, system, rest = (1e6 * (a - b) / count for a, b in zip(after, before))
+    if proxy != "no-proxy":
+        add(proxy, f"{what}_cpu_us", user + system)
+        add(proxy, f"{what}_user_us", user)
+    add(proxy, f"{what}_rest_us", rest)
+
+
 METRICS = [
     # key, label, unit, higher_is_better, format
     ("bulk1_gbps", "Bulk, 1 stream", "Gbit/s", True, "{:.1f}"),
@@ -201,8 +218,13 @@ METRICS = [
     ("rps", "Keep-alive requests/s", "req/s", True, "{:,.0f}"),
     ("p50_us", "Keep-alive latency p50", "us", False, "{:.0f}"),
     ("p99_us", "Keep-alive latency p99", "us", False, "{:.0f}"),
+    ("req_cpu_us", "Proxy CPU per request (keep-alive)", "us", False, "{:.1f}"),
+    ("req_user_us", "Proxy user-space CPU per request", "us", False, "{:.2f}"),
+    ("req_rest_us", "Client + backends CPU per request", "us", False, "{:.1f}"),
     ("conn_rate", "New connections/s", "conn/s", True, "{:,.0f}"),
     ("conn_cpu_us", "Proxy CPU per new connection", "us", False, "{:.0f}"),
+    ("conn_user_us", "Proxy user-space CPU per new connection", "us", False, "{:.1f}"),
+    ("conn_rest_us", "Client + backends CPU per new connection", "us", False, "{:.0f}"),
     ("pss_kib_per_conn", "Idle memory per session (Pss)", "KiB", False, "{:.2f}"),
     ("rss_kib_per_conn", "Idle memory per session (RSS)", "KiB", False, "{:.2f}"),
     ("pipes_idle", "Pipe fds added by the idle sessions", "fds", False, "{:.0f}"),
@@ -249,6 +271,34 @@ def table(samples, proxies):
     for r in rows:
         lines.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
     return "\n".join(lines)
+
+
+def ceiling_text(samples, proxies):
+    """How far ahead of the best peer kha could be if its user space cost nothing. On
+    one machine that the client, the backends and the proxy share to saturation, a
+    rate goes as 1 / (CPU per operation of all three); kha's kernel part (the system
+    calls and the TCP work they carry) is what any proxy on the kernel's sockets pays."""
+    peers = [p for p in proxies if p not in ("kha", "no-proxy", "haproxy-aa", "kha-copy")]
+    if "kha" not in proxies or not peers:
+        return ""
+    med = {p: {k: bl.median(samples[p].get(k, [])) for k in ("rps", "conn_rate", "req_cpu_us", "req_user_us",
+                                                             "req_rest_us", "conn_cpu_us", "conn_user_us", "conn_rest_us")}
+           for p in proxies}
+    parts = []
+    for rate, what, label in (("rps", "req", "requests/s"), ("conn_rate", "conn", "new connections/s")):
+        keys = [f"{what}_cpu_us", f"{what}_user_us", f"{what}_rest_us"]
+        rated = [p for p in peers if med[p].get(rate) and all(med[p].get(k) for k in keys)]
+        if not rated or not all(med["kha"].get(k) for k in keys):
+            continue
+        best = max(rated, key=lambda p: med[p][rate])
+        peer_total = med[best][keys[0]] + med[best][keys[2]]
+        kha_total = med["kha"][keys[0]] + med["kha"][keys[2]]
+        kha_kernel = med["kha"][keys[0]] - med["kha"][keys[1]] + med["kha"][keys[2]]
+        parts.append(f"{label} {peer_total / kha_total:.2f}x of {best} from the CPU split, "
+                     f"at most {peer_total / kha_kernel:.2f}x with kha's user space at zero")
+    if not parts:
+        return ""
+    return "Ceiling (CPU per operation, proxy + client + backends): " + "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------- main
@@ -349,14 +399,19 @@ def main():
             for rep in range(reps):
                 order = proxies[rep % len(proxies):] + proxies[:rep % len(proxies)]
                 for p in order:
-                    w = run_wrk(http[p].port, secs, 2, 64)
-                    time.sleep(0.5)
+                    # Each test also splits the machine's CPU: the proxy's (user space
+                    # and kernel) and the rest's (client and backends), per request or
+                    # connection; RESULTS.md uses them to bound what a proxy can reach.
                     pids = http[p].pids()
-                    cpu0 = bl.cpu_seconds(pids) if pids else None
+                    cpu0 = measure_cpu(pids, backends)
+                    w = run_wrk(http[p].port, secs, 2, 64)
+                    if w["rps"]:
+                        add_cpu_split(add, p, "req", measure_cpu(pids, backends), cpu0, w["rps"] * secs)
+                    time.sleep(0.5)
+                    cpu0 = measure_cpu(pids, backends)
                     c = run_connrate(args.client, http[p].port, secs, 32)
-                    if cpu0 is not None and c.get("conns"):
-                        # The proxy's own share of what a connection costs the machine.
-                        add(p, "conn_cpu_us", (bl.cpu_seconds(pids) - cpu0) * 1e6 / c["conns"])
+                    if c.get("conns"):
+                        add_cpu_split(add, p, "conn", measure_cpu(pids, backends), cpu0, c["conns"])
                     time.sleep(1.0)
                     add(p, "rps", w["rps"])
                     add(p, "p50_us", w["p50_us"])
@@ -406,8 +461,12 @@ def main():
     print()
     text = table(samples, proxies)
     print(text)
+    ceiling = ceiling_text(samples, proxies)
+    if ceiling:
+        print()
+        print(ceiling)
     with open(os.path.join(workdir, "table.md"), "w") as f:
-        f.write(text + "\n")
+        f.write(text + "\n" + (f"\n{ceiling}\n" if ceiling else ""))
     return 0
 
 
