@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick] [--reps N] [--seconds S] [--mem-reps N] [--only a,b] [--skip bulk,http,mem]
-#              [--kha PATH]
+#              [--kha PATH] [--aa] [--kha-copy] [--sockmap]
 # Compares kha proxy with HAProxy (plain and splice-auto), nginx stream
 # (Kubespray's config) and no proxy, on loopback, and prints one table of
 # medians and ratios. Installs what it needs (Debian packages), builds the
@@ -37,11 +37,22 @@ ulimit -n "$(ulimit -Hn)"
 
 kha="${KHA_BIN:-$repo/build/src/cli/kha}"
 # Does this kha have the proxy data path? (Before it lands, `kha proxy` is a stub.)
+# --sockmap adds the kernel-relay probe (bench/tools/sockmap_probe.cc, needs root).
 args=()
-for a in "$@"; do args+=("$a"); done
+for a in "$@"; do
+  if [ "$a" = "--sockmap" ]; then
+    probe="$here/out/sockmap_probe"
+    if [ ! -x "$probe" ] || [ "$here/tools/sockmap_probe.cc" -nt "$probe" ]; then
+      g++ -O2 -std=c++20 -Wall -Wextra -Wpedantic -Werror -o "$probe" "$here/tools/sockmap_probe.cc"
+    fi
+    args+=(--sockmap "$probe")
+  else
+    args+=("$a")
+  fi
+done
 for ((i = 0; i < ${#args[@]}; i++)); do
   if [ "${args[$i]}" = "--kha" ]; then kha="${args[$((i + 1))]}"; fi
 done
 out="$here/out/run-$(date -u +%Y%m%dT%H%M%SZ)"
 echo "bench: results in $out"
-exec python3 "$here/lib/perf.py" --client "$client" --out "$out" --kha "$kha" "$@"
+exec python3 "$here/lib/perf.py" --client "$client" --out "$out" --kha "$kha" "${args[@]}"

@@ -23,7 +23,9 @@ from benchlib import BenchError, log  # noqa: E402
 IPERF_PORT = 18201
 HTTP_PORTS = [18081, 18082, 18083]
 KHA_ADMIN = 18190
-PROXIES = ["kha", "haproxy", "haproxy-splice", "nginx", "no-proxy", "haproxy-aa", "kha-copy"]
+PROXIES = ["kha", "haproxy", "haproxy-splice", "nginx", "no-proxy", "haproxy-aa", "kha-copy", "sockmap"]
+# Not peers: controls and probes, shown beside them but left out of "best peer".
+NOT_PEERS = ("kha", "no-proxy", "haproxy-aa", "kha-copy", "sockmap")
 # Listen port per proxy and phase: 18100 + 10*phase + index.
 PHASES = {"bulk": 0, "http": 1, "mem": 2}
 LIVE = []  # every Proxy made, stopped on the way out whatever happens
@@ -60,6 +62,12 @@ class Proxy:
         elif self.kind == "nginx":
             cfg = bl.nginx_kubespray_cfg(self.port, self.backends, self.workdir)
             self.proc = bl.start_nginx(self.kind, cfg, self.workdir, tag)
+        elif self.kind == "sockmap":
+            # The kernel relays the bytes (bench/tools/sockmap_probe.cc): what a proxy
+            # could reach beyond the socket API. Bounded: it stops by itself.
+            self.proc = bl.Proc(self.kind, [self.args.sockmap, str(self.port)] +
+                                [str(b) for b in self.backends] + ["--seconds", "3600"],
+                                os.path.join(self.workdir, f"{tag}.log"))
         elif self.kind in ("kha", "kha-copy"):
             # As the peers: no checks on the one iperf3 backend (TCP checks would
             # knock on the iperf3 server); `tcp` elsewhere. With --admin first;
@@ -244,7 +252,7 @@ def ratio(a, b):
 
 def table(samples, proxies):
     med = {p: {k: bl.median(samples[p].get(k, [])) for k, *_ in METRICS} for p in proxies}
-    peers = [p for p in proxies if p not in ("kha", "no-proxy", "haproxy-aa", "kha-copy")]
+    peers = [p for p in proxies if p not in NOT_PEERS]
     head = ["Metric", "Unit"] + proxies
     if "kha" in proxies:
         head += [f"kha/{p}" for p in peers] + ["kha/best peer"]
@@ -278,7 +286,7 @@ def ceiling_text(samples, proxies):
     one machine that the client, the backends and the proxy share to saturation, a
     rate goes as 1 / (CPU per operation of all three); kha's kernel part (the system
     calls and the TCP work they carry) is what any proxy on the kernel's sockets pays."""
-    peers = [p for p in proxies if p not in ("kha", "no-proxy", "haproxy-aa", "kha-copy")]
+    peers = [p for p in proxies if p not in NOT_PEERS]
     if "kha" not in proxies or not peers:
         return ""
     med = {p: {k: bl.median(samples[p].get(k, [])) for k in ("rps", "conn_rate", "req_cpu_us", "req_user_us",
@@ -319,6 +327,8 @@ def main():
     ap.add_argument("--aa", action="store_true",
                     help="add haproxy-aa, a second identical HAProxy, as a noise control")
     ap.add_argument("--skip", default="", help="comma list of phases: bulk,http,mem")
+    ap.add_argument("--sockmap", default="",
+                    help="add sockmap, the kernel-relay probe at this path (http phase, needs root)")
     args = ap.parse_args()
     reps = args.reps or (1 if args.quick else 5)
     secs = args.seconds or (4 if args.quick else 10)
@@ -329,7 +339,7 @@ def main():
               "--idle-conns 1..9500", file=sys.stderr)
         return 2
     proxies = [p for p in PROXIES if (p != "haproxy-aa" or args.aa)
-               and (p != "kha-copy" or args.kha_copy)]
+               and (p != "kha-copy" or args.kha_copy) and (p != "sockmap" or args.sockmap)]
     if args.only:
         proxies = [p for p in proxies if p in args.only.split(",")]
     if "kha" in proxies and not (args.kha and os.access(args.kha, os.X_OK)):
@@ -359,11 +369,12 @@ def main():
             started.append(iperf)
             bl.wait_port(IPERF_PORT, 5, iperf.popen)
             time.sleep(0.5)
-            bulk = {p: Proxy(p, "bulk", [IPERF_PORT], args, workdir) for p in proxies}
-            for p in proxies:
+            bulkers = [p for p in proxies if p != "sockmap"]  # the probe runs in the http phase only
+            bulk = {p: Proxy(p, "bulk", [IPERF_PORT], args, workdir) for p in bulkers}
+            for p in bulkers:
                 bulk[p].start()
             for rep in range(reps):
-                order = proxies[rep % len(proxies):] + proxies[:rep % len(proxies)]
+                order = bulkers[rep % len(bulkers):] + bulkers[:rep % len(bulkers)]
                 for p in order:
                     px = bulk[p]
                     g1 = run_iperf(px.port, 1, secs, workdir)
@@ -378,7 +389,7 @@ def main():
                     load.append(os.getloadavg()[0])
                     log(f"rep {rep + 1} {p:15s} bulk1 {fmt(g1, '{:.1f}')} "
                         f"bulk8 {fmt(g8, '{:.1f}')} Gbit/s, proxy cores {cores:.2f}")
-            for p in proxies:
+            for p in bulkers:
                 bulk[p].stop()
             iperf.stop()
             started.remove(iperf)
@@ -430,7 +441,7 @@ def main():
         if "mem" not in skip:
             for rep in range(mem_reps):
                 for p in proxies:
-                    if p == "no-proxy":
+                    if p in ("no-proxy", "sockmap"):  # the probe's sessions live in the kernel
                         continue
                     m = run_idle_memory(Proxy(p, "mem", HTTP_PORTS, args, workdir),
                                         args.client, args.idle_conns, workdir)
