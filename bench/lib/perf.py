@@ -420,7 +420,9 @@ def main():
                         add_cpu_split(add, p, "req", measure_cpu(pids, backends), cpu0, w["rps"] * secs)
                     time.sleep(0.5)
                     cpu0 = measure_cpu(pids, backends)
-                    c = run_connrate(args.client, http[p].port, secs, 32)
+                    # Not the probe: it closes both sockets at the first EOF, and an answer
+                    # the kernel has not relayed yet is lost (a third of them, measured).
+                    c = run_connrate(args.client, http[p].port, secs, 32) if p != "sockmap" else {}
                     if c.get("conns"):
                         add_cpu_split(add, p, "conn", measure_cpu(pids, backends), cpu0, c["conns"])
                     time.sleep(1.0)
