@@ -142,16 +142,7 @@ def children(pid):
 
 def cpu_seconds(pids):
     """utime+stime of all threads of these processes, in seconds."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / tick
+    return sum(cpu_split(pids))
 
 
 def cpu_split(pids):
