@@ -27,7 +27,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -134,6 +133,15 @@ struct Pair {
   std::uint64_t key[2];
 };
 
+// Takes both sockets out of the map and closes them.
+void close_pair(int map_fd, Pair& p) {
+  for (int s = 0; s < 2; ++s) {
+    map_delete(map_fd, p.key[s]);
+    ::close(p.fd[s]);
+    p.fd[s] = -1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,16 +197,8 @@ int main(int argc, char** argv) {
         auto* p = new Pair{{c, u}, {cookie(c), cookie(u)}};
         // Bytes arriving on c leave by u and the other way round.
         if (!map_update(map_fd, p->key[0], u) || !map_update(map_fd, p->key[1], c)) {
-          tcp_info ti{}, tu{};
-          socklen_t l = sizeof ti;
-          ::getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &l);
-          l = sizeof tu;
-          ::getsockopt(u, IPPROTO_TCP, TCP_INFO, &tu, &l);
-          std::fprintf(stderr, "sockmap_probe: pair not relayed, map update: %s (TCP states: client %d, upstream %d)\n", std::strerror(errno), ti.tcpi_state, tu.tcpi_state);
-          map_delete(map_fd, p->key[0]);
-          map_delete(map_fd, p->key[1]);
-          ::close(c);
-          ::close(u);
+          std::fprintf(stderr, "sockmap_probe: pair not relayed, map update: %s\n", std::strerror(errno));
+          close_pair(map_fd, *p);
           delete p;
           continue;
         }
@@ -219,12 +219,8 @@ int main(int argc, char** argv) {
         continue;
       }
       auto* p = static_cast<Pair*>(events[i].data.ptr);
-      if (p->fd[0] < 0) continue;
-      for (int s = 0; s < 2; ++s) {
-        map_delete(map_fd, p->key[s]);
-        ::close(p->fd[s]);
-        p->fd[s] = -1;
-      }
+      if (p->fd[0] < 0) continue;  // closed earlier in this batch
+      close_pair(map_fd, *p);
       closed.push_back(p);
     }
     for (Pair* p : closed) delete p;

@@ -20,6 +20,18 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def settled_fd_count(pid):
+    """The process's descriptor count once it held still for three reads in a row."""
+    seen = []
+
+    def settled():
+        seen.append(len(os.listdir(f"/proc/{pid}/fd")))
+        return len(seen) >= 3 and len(set(seen[-3:])) == 1
+
+    wait_until(settled, 5, f"the descriptors of {pid} to settle", interval=0.1)
+    return seen[-1]
+
+
 def names(replies):
     return [r.split(b":")[0].decode() for r in replies]
 
@@ -312,7 +324,11 @@ class DataPathTest(unittest.TestCase):
         # blame the backend, and serves again once descriptors are free.
         (b,) = self.backends(1)
         p = start_kha_proxy([b.address], health_check="none", owner=self)
-        in_use = len(os.listdir(f"/proc/{p.pid}/fd"))
+        # Counted once the admin connection of the readiness probe is gone: a session
+        # takes 2 descriptors, and with an odd number spare the last one goes to an
+        # accept whose upstream socket() then fails, again and again, so that accept
+        # itself never runs out.
+        in_use = settled_fd_count(p.pid)
         subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={in_use + 6}:{hard}"], check=True)
         held = []
         try:
