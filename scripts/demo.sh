@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --build-only
-scripts/build.sh release >/dev/null
+scripts/build.sh release kha >/dev/null
 exec build/src/cli/kha demo "$@"

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Installs what kha needs to build and to run its tests and benchmarks, from Debian 12
-# packages. Skips apt entirely when everything is already there.
+# deps.sh [--build-only]: installs what kha needs from Debian 12 packages. --build-only:
+# just what building and running the `kha` binary needs (scripts/demo.sh); without it,
+# also what the whole test suite and the benchmarks call (scripts/test.sh).
+# Skips apt entirely when everything is already there. tests/integration/test_deps.py
+# fails when a test calls a tool that no package listed here provides.
 set -euo pipefail
-packages=(
-  # build
+build=(
   g++ cmake ninja-build pkg-config
   libasio-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev help2man
+  nlohmann-json3-dev libsystemd-dev
+)
+suite=(
+  # unit tests, man pages
+  libgtest-dev libgmock-dev libbenchmark-dev help2man
   # tests: real peers and clients
   python3 openssl curl etcd-server etcd-client iproute2 keepalived
   # tests: the planner's parsers under libFuzzer (fuzz/run.sh)
   clang libclang-rt-14-dev
-  # tests: packaging (.deb build and inspection, unit verification)
-  dpkg-dev file lintian systemd
+  # tests: packaging (.deb build and inspection, unit verification, a fresh Debian root)
+  dpkg-dev file lintian systemd man-db debootstrap
   # benchmarks
   haproxy nginx libnginx-mod-stream iperf3 wrk
 )
-[ "${1:-}" = "--build-only" ] && packages=("${packages[@]:0:16}")
+packages=("${build[@]}")
+[ "${1:-}" = "--build-only" ] || packages+=("${suite[@]}")
 missing=()
 for p in "${packages[@]}"; do
-  [[ $p == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import threading
+from support import tools
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -79,8 +80,7 @@ def kubectl_dry_run(server, manifest):
 class Manifests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not shutil.which("kubectl"):
-            raise unittest.SkipTest("kubectl not installed")
+        tools.require("kubectl")
         cls.server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
         cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
         cls.thread.start()

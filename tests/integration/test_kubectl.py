@@ -15,12 +15,13 @@ import time
 import unittest
 
 from support import faults, harness
+from support import tools
 from support.kubectl import Kubectl, kubectl_bin
 
 FE = "apiserver"
 
 
-@unittest.skipUnless(kubectl_bin(), "kubectl is not installed")
+@unittest.skipUnless(kubectl_bin(), tools.skip_reason("kubectl"))
 class KubectlThroughKha(unittest.TestCase):
     def setUp(self):
         tmp = tempfile.mkdtemp(prefix="kha-kubectl-test-")

@@ -11,6 +11,7 @@ import tempfile
 import time
 import unittest
 
+from support import tools
 from support import harness as h
 
 CURL_TIMEOUT = 20
@@ -25,6 +26,7 @@ def curl(*args, timeout=CURL_TIMEOUT):
 def kubectl(server, *args, ca=None, timeout=30):
     """Runs the real kubectl against server. A token is passed only so that kubectl
     does not prompt for a username (it has no kubeconfig here); the stand-in ignores it."""
+    tools.require("kubectl")
     tls = ["--certificate-authority", ca] if ca else ["--insecure-skip-tls-verify"]
     if server.startswith("http://"):
         tls = []

@@ -15,9 +15,21 @@ import unittest
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def log_skips(path, result):
+    """Appends one line per skipped test to $KHA_SKIP_LOG (scripts/test.sh prints the
+    count per reason at the end): "file<TAB>test<TAB>reason"."""
+    log = os.environ.get("KHA_SKIP_LOG")
+    if not log or not result.skipped:
+        return
+    lines = "".join(f"{path}\t{test.id()}\t{' '.join(str(reason).split())}\n" for test, reason in result.skipped)
+    with open(log, "a") as f:  # one write: ctest runs files in parallel
+        f.write(lines)
+
+
 def main(path):
     program = unittest.main(module=None, argv=[sys.argv[0], "-v", path], exit=False)
     result = program.result
+    log_skips(path, result)
     if not result.wasSuccessful():
         return 1
     skipped = len(result.skipped)
