@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies, builds with warnings as
-# errors, runs every test; then builds with AddressSanitizer + UBSan and runs them again.
+# errors, runs every test; then builds with AddressSanitizer + UBSan and runs them again,
+# then with ThreadSanitizer over the unit tests and the control plane's scenarios.
 # Ends with how many tests were skipped in each pass and why (a tool or privilege missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,15 @@ if [ "${KHA_SKIP_ASAN:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && KHA_SKIP_LOG="$skips/asan" ctest --output-on-failure --timeout 900 -j 2 -LE slow) || status=1
 fi
+# ThreadSanitizer: the unit tests, and the scenarios where the control plane and the
+# workers meet (reload, discovery, failover, hostile clients).
+if [ "${KHA_SKIP_TSAN:-0}" != 1 ]; then
+  scripts/build.sh tsan
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  (cd build-tsan && KHA_SKIP_LOG="$skips/tsan" ctest --output-on-failure --timeout 900 -j 2 -LE slow \
+    -R '_test$|^integration_test_(reload|discovery|failover)$|^abuse_test_(garbage_first_bytes|descriptor_limit)$') || status=1
+fi
 python3 scripts/skip_summary.py "$skips/release" "release pass"
 [ "${KHA_SKIP_ASAN:-0}" = 1 ] || python3 scripts/skip_summary.py "$skips/asan" "sanitizer pass"
+[ "${KHA_SKIP_TSAN:-0}" = 1 ] || python3 scripts/skip_summary.py "$skips/tsan" "thread sanitizer pass"
 exit $status

@@ -23,6 +23,20 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                         "Sessions closed because their backend went down.", {"frontend", "backend"})),
       hedges(r.counter("kha_proxy_hedges_total", "Hedged attempts started; kind is connect or first_byte.",
                        {"frontend", "kind"})),
+      hedges_refused(r.counter("kha_proxy_hedges_refused_total",
+                               "Hedges not started because the frontend's hedge budget (hedge.budget_percent) was spent.",
+                               {"frontend"})),
+      clients_rejected(r.counter("kha_proxy_clients_rejected_total",
+                                 "Clients given up because backends closed on their first bytes (not a TLS "
+                                 "ClientHello they accept): counted against the client, never the backend.",
+                                 {"frontend"})),
+      session_cap(r.gauge("kha_proxy_session_cap",
+                          "Client sessions the process may hold at once (max_sessions, bounded by the "
+                          "open-files limit); at the cap new clients wait in the listen backlog.",
+                          {})),
+      session_cap_pauses(r.counter("kha_proxy_session_cap_pauses_total",
+                                   "Times a worker stopped accepting for a moment because the session cap was reached.",
+                                   {})),
       worker_sessions(r.gauge("kha_proxy_worker_sessions", "Client sessions open now on each worker thread.", {"worker"})),
       worker_handovers(r.counter("kha_proxy_worker_handovers_total",
                                  "Clients a worker accepted while it held clearly more sessions than another, "

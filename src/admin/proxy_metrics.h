@@ -40,6 +40,10 @@ struct ProxyMetrics {
   CounterFamily& spliced_bytes;
   CounterFamily& sessions_closed_on_down;
   CounterFamily& hedges;
+  CounterFamily& hedges_refused;
+  CounterFamily& clients_rejected;
+  GaugeFamily& session_cap;
+  CounterFamily& session_cap_pauses;
   GaugeFamily& worker_sessions;
   CounterFamily& worker_handovers;
   CounterFamily& checks;

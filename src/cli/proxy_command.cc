@@ -19,6 +19,7 @@ struct ProxyFlags {
   std::vector<std::string> backends;
   std::string health_check = "tcp";
   std::string balance = "roundrobin";
+  std::string hedge_replay = "tls-hello";
   std::string admin = "127.0.0.1:8081";
   std::string log_format = "text";
   int workers = 0;
@@ -65,6 +66,7 @@ config::Config config_from_flags(const ProxyFlags& f) {
   fe.name = "default";
   fe.listen = f.listen;
   fe.balance = f.balance == "leastconn" ? config::Balance::LeastConn : config::Balance::RoundRobin;
+  fe.hedge.replay = f.hedge_replay == "any" ? config::Replay::Any : config::Replay::TlsHello;
   if (f.health_check == "none") fe.health.kind = config::CheckKind::None;
   else if (f.health_check == "tls") fe.health.kind = config::CheckKind::Tls;
   else if (f.health_check == "https") fe.health.kind = config::CheckKind::Https;
@@ -151,6 +153,10 @@ void add_proxy_command(CLI::App& root, int* exit_code) {
   cmd->add_option("--health-check", flags->health_check, "Active check: tcp, tls, https (GET /readyz) or none")
       ->check(CLI::IsMember({"tcp", "tls", "https", "none"}));
   cmd->add_option("--balance", flags->balance, "roundrobin or leastconn")->check(CLI::IsMember({"roundrobin", "leastconn"}));
+  cmd->add_option("--hedge-replay", flags->hedge_replay,
+                  "First bytes that may go to a second backend: tls-hello (only a TLS ClientHello) or any "
+                  "(a protocol you know is idempotent)")
+      ->check(CLI::IsMember({"tls-hello", "any"}));
   cmd->add_option("--admin", flags->admin, "Admin endpoint (/healthz, /readyz, /metrics, /backends); '' disables");
   cmd->add_option("--workers", flags->workers, "Worker threads; 0 = one per core")->check(CLI::Range(0, 256));
   cmd->add_flag("--no-splice", flags->no_splice, "Copy through user space instead of splice(2)");

@@ -33,6 +33,8 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("hedge.connect_delay", [](const F& f) { return f.hedge.connect_delay; }),
       setting<F>("hedge.first_byte_delay", [](const F& f) { return f.hedge.first_byte_delay; }),
       setting<F>("hedge.first_bytes_max", [](const F& f) { return f.hedge.first_bytes_max; }),
+      setting<F>("hedge.replay", [](const F& f) { return f.hedge.replay; }),
+      setting<F>("hedge.budget_percent", [](const F& f) { return f.hedge.budget_percent; }),
       setting<F>("health.kind", [](const F& f) { return f.health.kind; }),
       setting<F>("health.interval", [](const F& f) { return f.health.interval; }),
       setting<F>("health.transition_interval", [](const F& f) { return f.health.transition_interval; }),
@@ -57,6 +59,7 @@ const std::vector<Setting<Config>>& config_settings() {
   static const std::vector<Setting<C>> rows = {
       setting<C>("log_format", [](const C& c) { return c.log_format; }),
       setting<C>("workers", [](const C& c) { return c.workers; }),
+      setting<C>("max_sessions", [](const C& c) { return c.max_sessions; }),
       setting<C>("splice", [](const C& c) { return c.splice; }),
       setting<C>("shutdown_grace", [](const C& c) { return c.shutdown_grace; }),
       setting<C>("drain_timeout", [](const C& c) { return c.drain_timeout; }),

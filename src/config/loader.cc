@@ -127,6 +127,8 @@ const Fields<Hedge> kHedgeFields = {
     scalar("connect_delay", &Hedge::connect_delay),
     scalar("first_byte_delay", &Hedge::first_byte_delay),
     scalar("first_bytes_max", &Hedge::first_bytes_max),
+    choice("replay", &Hedge::replay, {{"tls-hello", Replay::TlsHello}, {"any", Replay::Any}}, "tls-hello or any"),
+    scalar("budget_percent", &Hedge::budget_percent),
 };
 
 const Fields<Backend> kBackendFields = {
@@ -163,6 +165,7 @@ const Fields<Admin> kAdminFields = {
 const Fields<Config> kConfigFields = {
     scalar("log_format", &Config::log_format),
     scalar("workers", &Config::workers),
+    scalar("max_sessions", &Config::max_sessions),
     scalar("splice", &Config::splice),
     scalar("shutdown_grace", &Config::shutdown_grace),
     scalar("drain_timeout", &Config::drain_timeout),

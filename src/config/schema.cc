@@ -10,6 +10,8 @@ const char* to_string(Balance b) {
   return "?";
 }
 
+const char* to_string(Replay r) { return r == Replay::Any ? "any" : "tls-hello"; }
+
 const char* to_string(CheckKind k) {
   switch (k) {
     case CheckKind::None: return "none";

@@ -54,10 +54,18 @@ struct Timeouts {
   Millis server_idle = 3h;    // > 0: no byte from the backend for this long closes the session
 };
 
+// Which first bytes of a client may be sent to a second backend (hedge, retry).
+enum class Replay {
+  TlsHello,  // "tls-hello": only a whole TLS ClientHello (a server acts on nothing before the handshake)
+  Any,       // "any": whatever the client sent; only for a protocol the operator knows is idempotent
+};
+
 struct Hedge {
   Millis connect_delay = 100ms;     // 0 = off: start a second connect if the first is not done by then
   Millis first_byte_delay = 200ms;  // 0 = off: resend the client's first bytes elsewhere if the backend is silent
   std::uint32_t first_bytes_max = 16384;  // 1..65536: client bytes kept for replay
+  Replay replay = Replay::TlsHello;
+  int budget_percent = 50;          // 0..100: hedges per 100 new sessions, after a burst of 20; 100 = unlimited
 };
 
 struct Backend {
@@ -98,6 +106,7 @@ struct Config {
   std::vector<Frontend> frontends;    // >= 1
   Admin admin;
   int workers = 0;                    // 0 = one per core
+  int max_sessions = 0;               // >= 0: client sessions of all frontends at once; 0 = derived from the open-files limit
   bool splice = true;                 // zero-copy relay; false forces the copy path
   Millis shutdown_grace = 30s;        // SIGTERM: how long sessions may drain
   Millis drain_timeout = 5min;        // reload: how long sessions on removed backends may drain
@@ -106,5 +115,6 @@ struct Config {
 
 const char* to_string(Balance b);
 const char* to_string(CheckKind k);
+const char* to_string(Replay r);
 
 }  // namespace kha::config

@@ -193,6 +193,7 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
   positive(p + ".timeouts.client_idle", f.timeouts.client_idle);
   positive(p + ".timeouts.server_idle", f.timeouts.server_idle);
   within(p + ".hedge.first_bytes_max", f.hedge.first_bytes_max, 1, 65536);
+  within(p + ".hedge.budget_percent", f.hedge.budget_percent, 0, 100);
   health(p + ".health", f.health);
   within(p + ".discovery.port", f.discovery.port, 0, 65535);
   positive(p + ".discovery.retry", f.discovery.retry);
@@ -206,6 +207,7 @@ void Checker::run() {
     fail("log_format", "expected text or json, got " + quoted(c.log_format));
   }
   at_least("workers", c.workers, 0);
+  at_least("max_sessions", c.max_sessions, 0);
   if (c.frontends.empty()) fail("frontends", "at least one frontend is required");
   std::map<std::string, std::string> names;
   for (std::size_t i = 0; i < c.frontends.size(); ++i) frontend(i, c.frontends[i], &names);

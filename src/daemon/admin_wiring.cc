@@ -17,6 +17,7 @@ const char* outcome_label(const health::Outcome& o) {
     case health::Layer::Http: return "l7";
     case health::Layer::Timeout: return "timeout";
     case health::Layer::Passive: return "passive";
+    case health::Layer::Local: return "local";  // kha's own resources ran out: no verdict
   }
   return "?";
 }
@@ -84,8 +85,14 @@ void AdminWiring::refresh() {
       hedged_connects += b->stats().hedged_connects.load();
       hedged_first_bytes += b->stats().hedged_first_bytes.load();
     }
+    metrics_.hedges_refused.with({fe->name()})->mirror(fe->stats().hedges_refused.load());
+    metrics_.clients_rejected.with({fe->name()})->mirror(fe->stats().client_rejected.load());
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
+  }
+  if (session_cap) {
+    metrics_.session_cap.with({})->set(static_cast<double>(session_cap->limit.load()));
+    metrics_.session_cap_pauses.with({})->mirror(session_cap->pauses.load());
   }
   if (worker_loads) {
     const auto loads = worker_loads();

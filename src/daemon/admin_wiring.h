@@ -19,6 +19,7 @@
 #include "admin/proxy_metrics.h"
 #include "daemon/backend_health.h"
 #include "proxy/frontend_runtime.h"
+#include "proxy/session_cap.h"
 
 namespace kha::daemon {
 
@@ -40,6 +41,7 @@ class AdminWiring {
     std::uint64_t handovers = 0;
   };
   std::function<std::vector<WorkerLoad>()> worker_loads;
+  std::shared_ptr<const proxy::SessionCap> session_cap;  // null: no cap shown
 
   // Called on the main thread for every probe outcome and transition.
   void on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& outcome);

@@ -25,8 +25,13 @@ std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
   for (const auto& backend : *frontend->backends().snapshot())
     if (auto error = add_backend(frontend, backend); !error.empty()) return error;
   frontend->passive_failure = [this](const pool::BackendPtr& backend, const std::string& reason) {
-    // Workers call this on their own threads; the checker takes reports from any thread.
-    if (auto c = checker(backend.get())) c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
+    // Workers call this on their own threads. entries_ belongs to the main thread
+    // (reload and discovery change it there), so the report is queued to it and
+    // looked up there: workers never touch a control-plane container (issue #14).
+    asio::post(main_, [this, backend, reason] {
+      if (auto c = checker(backend.get()))
+        c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
+    });
   };
   return {};
 }

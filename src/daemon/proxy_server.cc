@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "daemon/open_files.h"
 
 namespace kha::daemon {
 
@@ -116,16 +117,34 @@ ProxyServer::~ProxyServer() {
     for (int fd : fds) ::close(fd);
 }
 
+// The session cap: the config's max_sessions, never more than the descriptors allow
+// (proxy/session_cap.h). Called at start and after a reload.
+void ProxyServer::apply_session_cap() {
+  const std::size_t allowed = proxy::sessions_for_descriptors(open_files_);
+  const std::size_t wanted = config_.max_sessions > 0 ? static_cast<std::size_t>(config_.max_sessions) : allowed;
+  if (wanted > allowed)
+    log::warn("max_sessions_lowered", {{"max_sessions", std::to_string(wanted)}, {"allowed", std::to_string(allowed)},
+                                       {"open_files", std::to_string(open_files_)},
+                                       {"fix", "raise LimitNOFILE (systemd) or the container's nofile ulimit"}});
+  const std::size_t cap = std::min(wanted, allowed);
+  if (cap != session_cap_->limit.exchange(cap))
+    log::info("session_cap", {{"sessions", std::to_string(cap)}, {"open_files", std::to_string(open_files_)}});
+}
+
 std::string ProxyServer::start() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int n = config_.workers > 0 ? config_.workers : static_cast<int>(cores);
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<proxy::Worker>(i, config_.splice));
+  open_files_ = raise_open_files_limit().soft;
+  apply_session_cap();
   for (auto& w : workers_) {  // a burst of clients is spread over the workers (accept_balance.h)
     std::vector<proxy::Hub*> peers;
     for (auto& other : workers_)
       if (other != w) peers.push_back(&other->hub());
     w->hub().set_peers(std::move(peers));
+    w->hub().set_session_cap(session_cap_);
   }
+  admin_.session_cap = session_cap_;
   admin_.worker_loads = [this] {
     std::vector<AdminWiring::WorkerLoad> loads;
     for (auto& w : workers_) loads.push_back({w->active_sessions(), w->hub().handovers()});

@@ -19,6 +19,7 @@
 #include "daemon/discovery.h"
 #include "daemon/takeover.h"
 #include "proxy/frontend_runtime.h"
+#include "proxy/session_cap.h"
 #include "proxy/worker.h"
 
 namespace kha::daemon {
@@ -81,6 +82,9 @@ class ProxyServer {
   asio::signal_set signals_{main_};
   std::vector<proxy::FrontendPtr> frontends_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  std::shared_ptr<proxy::SessionCap> session_cap_ = std::make_shared<proxy::SessionCap>();
+  std::size_t open_files_ = 0;  // the soft RLIMIT_NOFILE after start() raised it
+  void apply_session_cap();
   // Bound endpoints per (frontend, listen text), for reload to remove.
   std::map<std::pair<std::string, std::string>, std::vector<asio::ip::tcp::endpoint>> bound_;
   // Our own descriptor of every listening socket (the workers hold duplicates), per

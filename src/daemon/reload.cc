@@ -75,6 +75,7 @@ std::vector<std::string> ProxyServer::reload() {
   next.admin = config_.admin;
   next.log_format = config_.log_format;
   config_ = std::move(next);
+  apply_session_cap();
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begun);
   if (!error.empty()) {
     log::error("reload_partial", {{"error", error}, {"changes", d.summary()}});

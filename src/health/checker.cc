@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <sstream>
 
 #include <asio/experimental/as_tuple.hpp>
 
@@ -81,6 +82,14 @@ void Checker::report_passive_failure(Outcome outcome) {
 }
 
 void Checker::record(const Outcome& outcome) {
+  if (outcome.layer == Layer::Local && Clock::now() - last_local_log_ >= std::chrono::seconds(10)) {
+    // kha's own shortage, not the backend's: said loudly, but once in a while.
+    last_local_log_ = Clock::now();
+    std::ostringstream where;
+    where << endpoint_;
+    log::warn("check_not_run", {{"backend", where.str()}, {"reason", outcome.reason},
+                                {"verdict", "none: kha's own resources, not the backend"}});
+  }
   {
     std::lock_guard<std::mutex> lock(last_mutex_);
     last_ = outcome;

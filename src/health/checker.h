@@ -97,6 +97,7 @@ class Checker : public std::enable_shared_from_this<Checker> {
   std::string tls_error_;                     // why tls_ is null for tls/https
   asio::cancellation_signal cancel_;          // stops the loop's current wait or probe
   bool started_ = false;
+  Clock::time_point last_local_log_{};  // Layer::Local outcomes are logged once per 10 s
 
   std::atomic<State> state_{State::Unknown};
   std::atomic<bool> stopped_{false};

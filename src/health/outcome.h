@@ -18,7 +18,13 @@ enum class Layer {
   Timeout,  // the probe's timeout expired first; the reason names the stage it was in
   Passive,  // reported by the data path: connect failure, timeout or reset before any
             // byte from the backend; always a failure
+  Local,    // kha itself could not probe (out of descriptors, memory, local ports): says
+            // nothing of the backend, so it is neither a success nor a failure
 };
+
+// True for the errno values that are this process's or this host's lack of resources,
+// never a backend's doing (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL).
+bool is_local_resource_error(int err);
 
 const char* to_string(Layer layer);
 

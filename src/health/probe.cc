@@ -22,6 +22,13 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 
 constexpr std::size_t kMaxReply = 16 * 1024;  // bytes of reply read; the rest is ignored
 
+// A connect that failed for want of kha's own resources (no descriptor for the socket,
+// no local port) is no evidence against the backend: Layer::Local is not counted.
+Layer connect_layer(const std::error_code& ec) {
+  return ec.category() == std::system_category() && is_local_resource_error(ec.value()) ? Layer::Local
+                                                                                         : Layer::Connect;
+}
+
 // Where a probe is; read when the timeout fires to say which stage was too slow.
 enum class Stage { Connect, Handshake, Request, ReplyHead, ReplyBody };
 
@@ -138,13 +145,13 @@ asio::awaitable<Outcome> run(const config::HealthCheck& check, tcp::endpoint end
   if (check.kind == config::CheckKind::Tcp) {
     tcp::socket socket(executor);
     auto [ec] = co_await socket.async_connect(endpoint, as_tuple(asio::use_awaitable));
-    if (ec) co_return Outcome::failure(Layer::Connect, "connect: " + ec.message(), since(start));
+    if (ec) co_return Outcome::failure(connect_layer(ec), "connect: " + ec.message(), since(start));
     co_return Outcome::success(Layer::Connect, "connected", since(start));
   }
 
   TlsStream stream(executor, *tls);
   auto [ec] = co_await stream.lowest_layer().async_connect(endpoint, as_tuple(asio::use_awaitable));
-  if (ec) co_return Outcome::failure(Layer::Connect, "connect: " + ec.message(), since(start));
+  if (ec) co_return Outcome::failure(connect_layer(ec), "connect: " + ec.message(), since(start));
   asio::error_code nodelay_ec;
   stream.lowest_layer().set_option(tcp::no_delay(true), nodelay_ec);
 

@@ -9,14 +9,19 @@
 //            after the first round, without waiting for `fall` failures).
 //   Up       `fall` consecutive failures -> Down; a success resets the count.
 //   Down     `rise` consecutive successes -> Up; a failure resets the count.
-// Passive reports (Layer::Passive) are failures like any other; they count the
-// moment they arrive instead of waiting for the next probe.
+// Passive reports (Layer::Passive) count the moment they arrive, but never decide a
+// change alone (issue #14: what clients cause must not take backends away): in Up they
+// count toward `fall` up to one short of it, and only a probe's failure completes it
+// (the Checker runs one at once); in Unknown they wait for the first probe. Outcomes
+// of Layer::Local (kha out of descriptors or memory) say nothing of the backend and
+// are not counted at all.
 //
 // Example, rise = 2, fall = 3:
 //   outcome:  ok   fail  fail  ok   fail  fail  fail  ok   ok
 //   state:    Up   Up    Up    Up   Up    Up    Down  Down  Up
 //   counting: -    1/3   2/3   -    1/3   2/3   -     1/2   -
 //   returns:  U->Up                         Up->Down       Down->Up
+// With fall = 2, passive reports p: ok p p p fail -> Up Up(1/2) Up(1/2) Up(1/2) Down.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@
 
 #include "config/schema.h"
 #include "pool/backend.h"
+#include "proxy/hedge_budget.h"
 
 namespace kha::proxy {
 
@@ -18,16 +19,21 @@ struct FrontendStats {
   std::atomic<std::uint64_t> sessions_total{0};
   std::atomic<std::uint64_t> sessions_failed{0};     // no backend answered
   std::atomic<std::uint64_t> picks_ignoring_health{0};  // every backend was down
+  std::atomic<std::uint64_t> hedges_refused{0};   // the hedge budget said no
+  std::atomic<std::uint64_t> client_rejected{0};  // backends closed on the client's first bytes: not their fault
 };
 
 class FrontendRuntime {
  public:
   FrontendRuntime(std::shared_ptr<const config::Frontend> settings, pool::BackendList backends)
-      : name_(settings->name), backends_(std::move(backends), settings->balance), settings_(std::move(settings)) {}
+      : name_(settings->name), backends_(std::move(backends), settings->balance), settings_(std::move(settings)) {
+    hedge_budget_.configure(settings_->hedge.budget_percent, kHedgeBurst);
+  }
 
   const std::string& name() const { return name_; }
   pool::BackendSet& backends() { return backends_; }
   FrontendStats& stats() { return stats_; }
+  HedgeBudget& hedge_budget() { return hedge_budget_; }
 
   std::shared_ptr<const config::Frontend> settings() const {
     std::lock_guard lock(mutex_);
@@ -35,6 +41,7 @@ class FrontendRuntime {
   }
   void set_settings(std::shared_ptr<const config::Frontend> s) {
     backends_.set_balance(s->balance);
+    if (s->hedge.budget_percent != settings()->hedge.budget_percent) hedge_budget_.configure(s->hedge.budget_percent, kHedgeBurst);
     std::lock_guard lock(mutex_);
     settings_ = std::move(s);
   }
@@ -43,9 +50,11 @@ class FrontendRuntime {
   std::function<void(const pool::BackendPtr&, const std::string& reason)> passive_failure;
 
  private:
+  static constexpr int kHedgeBurst = 20;
   std::string name_;
   pool::BackendSet backends_;
   FrontendStats stats_;
+  HedgeBudget hedge_budget_;
   mutable std::mutex mutex_;
   std::shared_ptr<const config::Frontend> settings_;
 };

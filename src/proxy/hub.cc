@@ -32,6 +32,7 @@ constexpr int kBatch = 256;  // epoll events per epoll_wait
 // over (accept_balance.h), so long-lived sessions stay spread over the cores.
 constexpr std::uint32_t kListenEvents = EPOLLIN | EPOLLEXCLUSIVE;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+constexpr auto kCapPause = std::chrono::milliseconds(20);  // at the session cap: look again soon
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
   const auto a = e.address();
@@ -223,6 +224,12 @@ void Hub::accept_from(Listener& l) {
   const auto settings = l.frontend->settings();
   const bool deferred = l.deferred;  // how the clients waiting now were queued
   l.match_defer_accept(settings->client_first);  // a reload may have changed client_first
+  if (at_session_cap()) {
+    // Clients wait in the listen backlog; descriptors stay for probes and admin.
+    l.pause();
+    set_deadline(l, HubClock::now() + kCapPause);
+    return;
+  }
   for (;;) {  // one client (kListenEvents says why); retried only past a client that left
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -251,6 +258,22 @@ void Hub::start_session(int fd, const FrontendPtr& frontend, bool deferred, cons
   Session& s = sessions_.emplace_back(*this, fd, frontend, deferred);
   s.self_ = std::prev(sessions_.end());
   s.start(settings);
+}
+
+bool Hub::at_session_cap() {
+  const std::size_t limit = cap_ ? cap_->limit.load(std::memory_order_relaxed) : 0;
+  if (limit == 0) return false;
+  std::size_t total = load();
+  for (const Hub* p : peers_) total += p->load();
+  if (total < limit) return false;
+  cap_->pauses.fetch_add(1, std::memory_order_relaxed);
+  const auto now = HubClock::now();
+  if (now - cap_logged_ >= std::chrono::seconds(10)) {
+    cap_logged_ = now;
+    log::warn("session_cap_reached", {{"sessions", std::to_string(total)}, {"cap", std::to_string(limit)},
+                                       {"action", "new clients wait in the listen backlog"}});
+  }
+  return true;
 }
 
 std::size_t Hub::load() const {

@@ -38,6 +38,7 @@
 #include "proxy/frontend_runtime.h"
 #include "proxy/hub_target.h"
 #include "proxy/session.h"
+#include "proxy/session_cap.h"
 
 namespace kha::proxy {
 
@@ -83,6 +84,8 @@ class Hub {
     peers_ = std::move(peers);
     peer_loads_.assign(peers_.size(), 0);
   }
+  // The process-wide session cap every worker checks before it accepts. Set before run().
+  void set_session_cap(std::shared_ptr<SessionCap> cap) { cap_ = std::move(cap); }
   // Sessions, plus clients handed over and not started yet. Any thread.
   std::size_t load() const;
   // Clients this hub accepted and handed to another (accept_balance.h). Any thread.
@@ -95,6 +98,7 @@ class Hub {
   friend struct Listener;
   void accept_from(Listener& listener);
   Hub* balance_target();
+  bool at_session_cap();
   // Starts a client another hub accepted (accept_balance.h); called on that hub's thread.
   void take_client(int fd, FrontendPtr frontend, bool deferred, std::shared_ptr<const config::Frontend> settings);
   void start_session(int fd, const FrontendPtr& frontend, bool deferred, const config::Frontend& settings);
@@ -120,6 +124,8 @@ class Hub {
   std::vector<std::size_t> peer_loads_;  // balance_target's scratch, sized with peers_
   std::atomic<std::size_t> incoming_{0};  // clients handed to this hub, not started yet
   std::atomic<std::uint64_t> handovers_{0};
+  std::shared_ptr<SessionCap> cap_;
+  HubClock::time_point cap_logged_{};  // the cap is logged once per 10 s per worker
 };
 
 }  // namespace kha::proxy

@@ -15,7 +15,8 @@ Decision decide(const RaceSettings& s, const RaceView& r, RaceClock::time_point 
     d.failure = "client went away while connecting";
     return d;
   }
-  const bool hold_for_answer = s.client_first && s.first_byte_hedge.count() > 0 && r.client_bytes < s.first_bytes_max;
+  const bool hold_for_answer = s.client_first && s.first_byte_hedge.count() > 0 &&
+                               r.client_bytes < s.first_bytes_max && r.replay != Replay::Unsafe;
   if (!hold_for_answer)
     for (std::size_t i = 0; i < r.attempts.size(); ++i)
       if (r.attempts[i].phase == AttemptPhase::Connected && r.attempts[i].sent == r.client_bytes) {
@@ -36,13 +37,14 @@ Decision decide(const RaceSettings& s, const RaceView& r, RaceClock::time_point 
     return d;
   }
   auto deadline = RaceClock::time_point::max();
-  if (r.can_start_more) {
+  if (r.can_start_more && r.can_hedge) {
     std::optional<RaceClock::time_point> due;
     Hedge hedge = Hedge::None;
     if (latest->phase == AttemptPhase::Connecting && s.connect_hedge.count() > 0) {
       due = latest->started + s.connect_hedge;
       hedge = Hedge::Connect;
-    } else if (hold_for_answer && latest->phase == AttemptPhase::Connected && latest->first_sent) {
+    } else if (hold_for_answer && r.replay == Replay::Safe && latest->phase == AttemptPhase::Connected &&
+               latest->first_sent) {
       due = *latest->first_sent + s.first_byte_hedge;
       hedge = Hedge::FirstByte;
     }

@@ -6,12 +6,15 @@
 //  1. A backend that sent a byte wins (the first in attempt order).
 //  2. The client went away (error, or EOF before sending anything): fail.
 //  3. When the client's bytes cannot be replayed (server-first frontend, first-byte
-//     hedging off, or more than first_bytes_max kept), the first connected attempt
+//     hedging off, more than first_bytes_max kept, or bytes that are not a TLS
+//     ClientHello nor its beginning: Replay::Unsafe), the first connected attempt
 //     that was sent every kept byte wins: nothing can be gained by waiting.
 //  4. No attempt is alive: start another (retry) if one may start, else fail.
 //  5. Hedges, only while another attempt may start, judged on the newest live attempt:
 //     - still connecting connect_hedge after it started: start another;
-//     - connected, sent the client's bytes, silent first_byte_hedge after: start another.
+//     - connected, sent the client's bytes, silent first_byte_hedge after: start another,
+//       only once those bytes are a whole ClientHello (Replay::Safe).
+//     Neither when the frontend's hedge budget is spent (can_hedge false).
 //  6. A client-first session whose client sent nothing for the idle timeout fails.
 //  7. Otherwise wait until the earliest deadline of 5 and 6.
 // Worked example (defaults: hedges 100 ms / 200 ms, 3 attempts): backend A is hung.
@@ -35,6 +38,7 @@ struct RaceSettings {
   int max_attempts = 3;
   bool client_first = true;
   std::chrono::milliseconds client_idle{std::chrono::hours(3)};
+  bool replay_any = false;  // hedge.replay: any (the frontend's protocol is idempotent)
 };
 
 using RaceClock = std::chrono::steady_clock;
@@ -48,6 +52,13 @@ struct AttemptView {
   std::size_t sent = 0;                             // client bytes handed to this backend
 };
 
+// Whether the client's bytes may be sent to a second backend (first_bytes.h).
+enum class Replay {
+  Pending,  // nothing yet, or the beginning of a TLS ClientHello: wait for the rest
+  Safe,     // a whole ClientHello (or the frontend declared its protocol replayable)
+  Unsafe,   // anything else: one backend only
+};
+
 struct RaceView {
   std::span<const AttemptView> attempts;
   std::size_t client_bytes = 0;
@@ -55,6 +66,8 @@ struct RaceView {
   bool client_error = false;
   bool can_start_more = true;  // false once max_attempts is reached or no backend is left
   RaceClock::time_point started;
+  Replay replay = Replay::Safe;
+  bool can_hedge = true;  // false once the frontend's hedge budget refused (hedge_budget.h)
 };
 
 enum class Hedge { None, Connect, FirstByte };

@@ -128,6 +128,8 @@ class Session final : public HubTarget {
     bool client_error = false;
     bool client_drained = false;  // the last read emptied the socket
     bool can_start_more = true;
+    bool can_hedge = true;   // false once the frontend's hedge budget refused one
+    int rejections = 0;      // backends that closed on the client's bytes (the client's doing)
     HubClock::time_point started = HubClock::now();
     std::vector<AttemptView> views;  // what decide() is shown, rebuilt at each step
   };
@@ -163,6 +165,7 @@ class Session final : public HubTarget {
     bool done = false;
     bool blocked = false;          // waiting for `to` to take more
     bool peer_closed = false;      // epoll said the source shut down (EPOLLRDHUP): read to EOF
+    bool reset = false;            // the source was reset (EPOLLERR): read what it had, then end
     Pipe pipe;                     // splice: held only while it has bytes to write
     std::size_t queued = 0;        // bytes in `pipe` not yet written
     std::unique_ptr<char[]> held;  // copy: bytes the destination could not take yet

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "proxy/first_bytes.h"
 #include "proxy/hub.h"
 #include "proxy/session.h"
 #include "proxy/socket_options.h"
@@ -29,6 +30,7 @@ RaceSettings race_settings(const config::Frontend& f) {
   s.max_attempts = f.max_connect_attempts;
   s.client_first = f.client_first;
   s.client_idle = std::min(f.timeouts.client_idle, f.timeouts.server_idle);
+  s.replay_any = f.hedge.replay == config::Replay::Any;
   return s;
 }
 
@@ -42,6 +44,20 @@ AttemptPhase phase_of(Attempt::State s) {  // Resolving is a connect not yet sta
 }
 
 std::string error_text(int err) { return std::error_code(err, std::system_category()).message(); }
+
+// Backends that closed on a client's first bytes before the client is given up: a TLS
+// server closes without a word only on bytes it rejects, and the next one would too.
+constexpr int kMaxRejections = 2;
+
+Replay replay_of(const std::vector<char>& bytes, bool replay_any) {
+  if (replay_any) return Replay::Safe;
+  const std::span<const std::uint8_t> view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  switch (classify_first_bytes(view)) {
+    case FirstBytes::ClientHello: return Replay::Safe;
+    case FirstBytes::Other: return Replay::Unsafe;
+    default: return Replay::Pending;
+  }
+}
 
 // The backend's address as a socket address, when it is a literal (no resolver).
 std::optional<tcp::endpoint> literal_endpoint(const HostPort& addr) {
@@ -103,6 +119,7 @@ Session::Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred)
 
 void Session::start(const config::Frontend& settings) {
   frontend_->stats().sessions_total.fetch_add(1, std::memory_order_relaxed);
+  frontend_->hedge_budget().deposit();
   race_ = std::make_unique<Race>();
   race_->settings = race_settings(settings);
   race_->backends = frontend_->backends().snapshot();
@@ -147,7 +164,9 @@ void Session::step() {
                         r.client_eof,
                         r.client_error,
                         r.can_start_more && static_cast<int>(r.attempts.size()) < r.settings.max_attempts,
-                        r.started};
+                        r.started,
+                        replay_of(r.client_bytes, r.settings.replay_any),
+                        r.can_hedge};
     const auto now = HubClock::now();
     const Decision d = decide(r.settings, view, now);
     switch (d.kind) {
@@ -176,6 +195,11 @@ void Session::start_attempt(Hedge hedge) {
   auto backend = frontend_->backends().pick(*r.backends, r.tried, &ignoring_health);
   if (!backend) {
     r.can_start_more = false;
+    return;
+  }
+  if (hedge != Hedge::None && !frontend_->hedge_budget().try_spend()) {
+    frontend_->stats().hedges_refused.fetch_add(1, std::memory_order_relaxed);
+    r.can_hedge = false;  // this session waits on what it has; retries after failures still run
     return;
   }
   if (ignoring_health) frontend_->stats().picks_ignoring_health.fetch_add(1, std::memory_order_relaxed);
@@ -340,7 +364,19 @@ void Session::read_answer(Attempt& a, std::uint32_t events) {
       // orderly end of the session, not a backend failure (a TCP check of our listener).
       return hand_over(a, nullptr, 0, true);
     }
-    return attempt_failed(a, n == 0 ? "closed before first byte" : "reset before first byte");
+    const char* what = n == 0 ? "closed before first byte" : "reset before first byte";
+    if (a.sent == 0) return attempt_failed(a, what);  // it closed on nothing: its own doing
+    // It closed on the client's bytes: a TLS server does so only on bytes it rejects
+    // (garbage, a broken hello), so the client is to blame, not the backend (issue
+    // #14: two garbage connections took every backend down). Tried on one more
+    // backend at most, and only if they may be replayed at all.
+    attempt_failed(a, what, false);
+    const bool replayable = replay_of(race_->client_bytes, race_->settings.replay_any) != Replay::Unsafe;
+    if (++race_->rejections >= kMaxRejections || !replayable) {
+      race_->can_start_more = false;
+      frontend_->stats().client_rejected.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
   }
 }
 

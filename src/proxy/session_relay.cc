@@ -60,7 +60,18 @@ Session::~Session() {
 }
 
 void Session::relay_event(std::uint32_t events, unsigned side) {
-  if (events & EPOLLERR) return hub_.end_session(*this);  // a reset: the session is over both ways
+  if (events & EPOLLERR) {
+    // A reset. What the socket received before it is still queued and readable (the
+    // kernel reports the error only once the queue is empty): deliver it to the other
+    // side first, as a direct connection would (issue #14: bytes cut at 32 or 64 KiB);
+    // the read that meets the error then ends the session. Closing the other side
+    // after its last bytes were queued sends them before the FIN.
+    Leg& reader = legs_[side];
+    reader.peer_closed = reader.reset = true;
+    if (reader.done) return hub_.end_session(*this);
+    if (!reader.blocked) run_leg(static_cast<int>(side));
+    return;  // blocked: the other side's EPOLLOUT runs the leg on
+  }
   Leg& writer = legs_[1 - side];
   if ((events & (EPOLLOUT | EPOLLHUP)) && writer.blocked && !writer.done) run_leg(1 - static_cast<int>(side));
   if (dead_) return;
@@ -83,8 +94,9 @@ void Session::finish_leg(int i, Step step) {
     case Step::Eof:
       leg.done = true;
       release(leg);
-      // Both ways done: close() sends the last FIN itself, one system call fewer.
-      if (legs_[1 - i].done) return hub_.end_session(*this);
+      // Both ways done: close() sends the last FIN itself, one system call fewer. A
+      // reset source is gone both ways: nothing will come back for the other leg.
+      if (legs_[1 - i].done || leg.reset) return hub_.end_session(*this);
       ::shutdown(leg.to, SHUT_WR);  // ENOTCONN when the peer is gone: nothing to forward
       return;
     case Step::Error: hub_.end_session(*this); return;

@@ -126,7 +126,8 @@ class DataPathTest(unittest.TestCase):
         hung = HungBackend("hung")
         self.addCleanup(hung.stop)
         bs = self.backends(2)
-        p = self.proxy([hung.address] + [b.address for b in bs])
+        # The echo protocol here is plain text and idempotent: replay it (hedge.replay: any).
+        p = self.proxy([hung.address] + [b.address for b in bs], extra=["--hedge-replay", "any"])
         hung.hang()
         worst = 0.0
         for _ in range(9):
@@ -299,7 +300,8 @@ class DataPathTest(unittest.TestCase):
         fast = IdentityBackend("fast")
         for b in (slow, fast):
             self.addCleanup(b.stop)
-        p = start_kha_proxy([slow.address, fast.address], health_check="tcp", owner=self)
+        p = start_kha_proxy([slow.address, fast.address], health_check="tcp", extra=["--hedge-replay", "any"],
+                            owner=self)
         for i in range(6):
             self.assertEqual(ask(p, b"q%d" % i)[0], b"fast:q%d" % i)
         # kha closes each abandoned copy once the slow backend answered it.

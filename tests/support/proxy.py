@@ -72,7 +72,7 @@ def _fill(text, listen_port, admin_port):
 
 
 def start_kha_proxy(backends=(), health_check="tcp", args=None, config_text=None, listen_port=None,
-                    admin_port=None, admin=True, extra=(), owner=None, timeout=15.0):
+                    admin_port=None, admin=True, extra=(), owner=None, timeout=15.0, wrapper=()):
     """Starts `kha proxy` and waits until it listens on listen_port and (when admin)
     /healthz answers 200.
 
@@ -82,7 +82,8 @@ def start_kha_proxy(backends=(), health_check="tcp", args=None, config_text=None
     args: the complete argument list after `kha proxy` instead (ports still chosen
     here and passed through the @LISTEN_PORT@/@ADMIN_PORT@ placeholders).
     config_text: YAML written to a file and passed as --config; the same placeholders
-    are filled in. Ports default to free ones. Returns Proxy.
+    are filled in. Ports default to free ones. wrapper: a command kha runs under
+    (e.g. ["prlimit", "--nofile=1024:1024"]). Returns Proxy.
     """
     listen_port = listen_port or free_port()
     admin_port = (admin_port or free_port()) if admin else None
@@ -101,7 +102,7 @@ def start_kha_proxy(backends=(), health_check="tcp", args=None, config_text=None
         if admin:
             argv += ["--admin", f"127.0.0.1:{admin_port}"]
     argv += list(extra)
-    p = start_process([kha_bin(), "proxy", *argv], name="kha-proxy", owner=owner)
+    p = start_process([*wrapper, kha_bin(), "proxy", *argv], name="kha-proxy", owner=owner)
 
     def ready():
         if not p.alive():

@@ -109,7 +109,7 @@ TEST(Loader, VipSectionIsSkipped) {
 
 TEST(Loader, DiscoveryBelongsToAFrontend) {
   EXPECT_EQ(errors(doc("", "discovery:\n  kubeconfig: /k\n")),
-            (Lines{"c.yaml:1:1: discovery: unknown key \"discovery\"; expected one of: log_format, workers, splice, "
+            (Lines{"c.yaml:1:1: discovery: unknown key \"discovery\"; expected one of: log_format, workers, max_sessions, splice, "
                    "shutdown_grace, drain_timeout, admin, frontends, vip"}));
 }
 
@@ -144,7 +144,7 @@ TEST(Loader, UnknownKeyListsExpectedKeys) {
                    "interval, transition_interval, down_interval, timeout, rise, fall, jitter, path, "
                    "expect_status, tls"}));
   EXPECT_EQ(errors(doc("", "listen: 1\n")),
-            (Lines{"c.yaml:1:1: listen: unknown key \"listen\"; expected one of: log_format, workers, splice, "
+            (Lines{"c.yaml:1:1: listen: unknown key \"listen\"; expected one of: log_format, workers, max_sessions, splice, "
                    "shutdown_grace, drain_timeout, admin, frontends, vip"}));
 }
 

@@ -18,7 +18,7 @@ using std::chrono::milliseconds;
 // One scripted step: the outcome fed in, the transition expected (if any), and the
 // base delay (no jitter) to the next probe.
 struct Step {
-  char outcome;  // 'o' probe ok, 'f' probe failure, 'p' passive failure
+  char outcome;  // 'o' probe ok, 'f' probe failure, 'p' passive failure, 'l' kha's own resource error
   std::optional<std::pair<State, State>> transition;
   int delay_ms;
 };
@@ -34,6 +34,7 @@ Outcome make(char c) {
   switch (c) {
     case 'o': return Outcome::success(Layer::Connect, "connected");
     case 'f': return Outcome::failure(Layer::Connect, "connect: Connection refused");
+    case 'l': return Outcome::failure(Layer::Local, "connect: Too many open files");
     default: return Outcome::failure(Layer::Passive, "upstream reset before first byte");
   }
 }
@@ -47,7 +48,7 @@ constexpr int kI = 1000, kT = 250, kD = 3000;
 const std::vector<Case> kCases = {
     {"first success goes up at once", 2, 2, {{'o', {{U, Up}}, kI}, {'o', {}, kI}}},
     {"first failure goes down at once", 2, 2, {{'f', {{U, Dn}}, kD}, {'f', {}, kD}}},
-    {"first passive report goes down at once", 2, 2, {{'p', {{U, Dn}}, kD}}},
+    {"a passive report waits for the first probe", 2, 2, {{'p', {}, 0}, {'f', {{U, Dn}}, kD}}},
     {"fall failures take it down",
      2, 3,
      {{'o', {{U, Up}}, kI}, {'f', {}, kT}, {'f', {}, kT}, {'f', {{Up, Dn}}, kD}}},
@@ -60,9 +61,15 @@ const std::vector<Case> kCases = {
     {"a failure resets the success count",
      2, 2,
      {{'f', {{U, Dn}}, kD}, {'o', {}, kT}, {'f', {}, kD}, {'o', {}, kT}, {'o', {{Dn, Up}}, kI}}},
-    {"passive failures count like probe failures",
+    {"passive failures alone never take it down",
      2, 2,
-     {{'o', {{U, Up}}, kI}, {'p', {}, kT}, {'p', {{Up, Dn}}, kD}}},
+     {{'o', {{U, Up}}, kI}, {'p', {}, kT}, {'p', {}, kT}, {'p', {}, kT}, {'f', {{Up, Dn}}, kD}}},
+    {"fall 1: a passive report waits for a probe",
+     2, 1,
+     {{'o', {{U, Up}}, kI}, {'p', {}, kI}, {'f', {{Up, Dn}}, kD}}},
+    {"kha's own resource errors count for nothing",
+     2, 2,
+     {{'l', {}, 0}, {'o', {{U, Up}}, kI}, {'l', {}, kI}, {'l', {}, kI}, {'l', {}, kI}, {'f', {}, kT}, {'l', {}, kT}}},
     {"passive then probe failure",
      2, 2,
      {{'o', {{U, Up}}, kI}, {'p', {}, kT}, {'f', {{Up, Dn}}, kD}}},

@@ -19,9 +19,13 @@ struct Race {
   bool client_eof = false;
   bool client_error = false;
   bool can_start_more = true;
+  Replay replay = Replay::Safe;
+  bool can_hedge = true;
 
   Decision at(std::chrono::milliseconds t) const {
-    return decide(settings, RaceView{attempts, client_bytes, client_eof, client_error, can_start_more, t0}, t0 + t);
+    return decide(settings,
+                  RaceView{attempts, client_bytes, client_eof, client_error, can_start_more, t0, replay, can_hedge},
+                  t0 + t);
   }
 };
 
@@ -142,6 +146,41 @@ TEST(RacePolicy, SilentClientTimesOutAtTheIdleTimeout) {
   auto d = r.at(10s);
   EXPECT_EQ(d.kind, Kind::Fail);
   EXPECT_EQ(d.failure, "client sent nothing before the idle timeout");
+}
+
+// Issue #14: plain text (a POST) is never sent to a second backend; the first
+// backend that took it wins at once, as for a server-first protocol.
+TEST(RacePolicy, BytesThatAreNotAClientHelloGoToOneBackendOnly) {
+  Race r;
+  r.replay = Replay::Unsafe;
+  r.client_bytes = 40;
+  r.attempts = {connected(0ms, 1ms, 40)};
+  const Decision d = r.at(500ms);
+  EXPECT_EQ(d.kind, Kind::Win);
+  EXPECT_EQ(d.winner, 0u);
+}
+
+TEST(RacePolicy, APartialHelloWaitsButIsNotHedged) {
+  Race r;
+  r.replay = Replay::Pending;
+  r.client_bytes = 100;
+  r.attempts = {connected(0ms, 1ms, 100)};
+  const Decision d = r.at(5s);
+  EXPECT_EQ(d.kind, Kind::Wait);  // the rest of the hello is to come: no winner yet, no hedge
+  r.replay = Replay::Safe;
+  EXPECT_EQ(r.at(201ms).kind, Kind::Start);  // whole: hedged after first_byte_hedge
+}
+
+TEST(RacePolicy, NoHedgeOnceTheBudgetRefusedButRetriesStill) {
+  Race r;
+  r.can_hedge = false;
+  r.client_bytes = 100;
+  r.attempts = {connected(0ms, 1ms, 100)};
+  EXPECT_EQ(r.at(5s).kind, Kind::Wait);  // silent backend, no hedge
+  r.attempts = {connecting(0ms)};
+  EXPECT_EQ(r.at(150ms).kind, Kind::Wait);  // slow connect, no hedge
+  r.attempts = {done()};
+  EXPECT_EQ(r.at(150ms).kind, Kind::Start);  // a failed attempt is retried
 }
 
 }  // namespace
