@@ -18,7 +18,7 @@ suite=(
   # tests: the planner's parsers under libFuzzer (fuzz/run.sh)
   clang libclang-rt-14-dev
   # tests: packaging (.deb build and inspection, unit verification, a fresh Debian root)
-  dpkg-dev file lintian systemd man-db debootstrap
+  dpkg-dev file lintian systemd man-db debootstrap git
   # benchmarks
   haproxy nginx libnginx-mod-stream iperf3 wrk
 )
