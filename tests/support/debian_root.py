@@ -102,8 +102,8 @@ class RootCopy:
         names = [n for n in files.decode().split("\0") if n and (Path(source) / n).exists()]
         target = self.path / dest
         target.mkdir(parents=True)
-        subprocess.run(["tar", "-C", str(source), "--null", "-T", "-", "-cf", "-"], input="\0".join(names).encode(),
-                       check=True, capture_output=False, stdout=open(self.tmp / "src.tar", "wb"), timeout=300)
+        subprocess.run(["tar", "-C", str(source), "--null", "-T", "-", "-cf", str(self.tmp / "src.tar")],
+                       input="\0".join(names).encode(), check=True, timeout=300)
         subprocess.run(["tar", "-C", str(target), "-xf", str(self.tmp / "src.tar")], check=True, timeout=300)
         return "/" + dest
 
