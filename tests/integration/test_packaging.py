@@ -200,7 +200,9 @@ class DebianPackage(unittest.TestCase):
         for line in ("Type=notify", "WatchdogSec=30s", "ExecReload=/bin/kill -HUP $MAINPID", "User=kha",
                      "AmbientCapabilities=", "CapabilityBoundingSet=", "NoNewPrivileges=yes",
                      "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
-                     "SystemCallFilter=@system-service", "LimitNOFILE=1048576"):
+                     "SystemCallFilter=@system-service", "LimitNOFILE=1048576",
+                     # ProtectSystem=strict: the only places kha may write (state file, takeover socket)
+                     "StateDirectory=kha", "RuntimeDirectory=kha"):
             self.assertRegex(text, rf"(?m)^{re.escape(line)}$")
         self.assertRegex(text, r"(?m)^ExecStart=/usr/bin/kha proxy --config \$\{KHA_CONFIG\}")
         self.assertRegex(text, r"(?m)^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX")
