@@ -17,7 +17,15 @@ file(MAKE_DIRECTORY ${KHA_MAN_DIR})
 
 find_program(KHA_HELP2MAN help2man)
 find_program(KHA_GZIP gzip REQUIRED)
-find_program(KHA_PYTHON NAMES python3 REQUIRED)
+# Optional, as help2man: a build of `kha` alone (scripts/demo.sh on a fresh machine)
+# needs neither; scripts/deps.sh installs both for the package and the tests.
+find_program(KHA_PYTHON NAMES python3)
+# Missing tools only matter to a package build: a build of `kha` alone (KHA_BUILD_TESTS=OFF,
+# scripts/demo.sh) says so quietly.
+set(KHA_MISSING_TOOL WARNING)
+if(NOT KHA_BUILD_TESTS)
+  set(KHA_MISSING_TOOL STATUS)
+endif()
 
 # kha_man_page(PAGE SUBCOMMAND NAME): PAGE.1.gz from `kha SUBCOMMAND --help`.
 set(KHA_MAN1_PAGES)
@@ -38,7 +46,7 @@ if(KHA_HELP2MAN)
   kha_man_page(kha-proxy proxy "node-local load balancer for the Kubernetes API and etcd")
   kha_man_page(kha-plan plan "evaluate a Kubespray inventory's API endpoints and render configs")
 else()
-  message(WARNING "help2man not found (scripts/deps.sh installs it): kha(1), kha-proxy(1) and kha-plan(1) are not built")
+  message(${KHA_MISSING_TOOL} "help2man not found (scripts/deps.sh installs it): kha(1), kha-proxy(1) and kha-plan(1) are not built")
 endif()
 
 # kha.yaml(5): docs/config.md (the config reference) when it exists, else the comments of
@@ -52,13 +60,18 @@ if(EXISTS ${KHA_CONFIG_DOC})
   set(KHA_CONFIG_DOC_ARGS --markdown ${KHA_CONFIG_DOC})
   set(KHA_CONFIG_DOC_DEP ${KHA_CONFIG_DOC})
 endif()
-add_custom_command(OUTPUT ${KHA_MAN5_PAGE}
-  COMMAND ${KHA_PYTHON} ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_CONFIG_DOC_ARGS} ${KHA_PACKAGING_DIR}/kha.yaml
-          ${PROJECT_VERSION} ${KHA_MAN_DIR}/kha.yaml.5
-  COMMAND ${KHA_GZIP} -9nf ${KHA_MAN_DIR}/kha.yaml.5
-  DEPENDS ${KHA_PACKAGING_DIR}/kha.yaml ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_CONFIG_DOC_DEP}
-  COMMENT "Generating kha.yaml(5)"
-  VERBATIM)
+if(KHA_PYTHON)
+  add_custom_command(OUTPUT ${KHA_MAN5_PAGE}
+    COMMAND ${KHA_PYTHON} ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_CONFIG_DOC_ARGS} ${KHA_PACKAGING_DIR}/kha.yaml
+            ${PROJECT_VERSION} ${KHA_MAN_DIR}/kha.yaml.5
+    COMMAND ${KHA_GZIP} -9nf ${KHA_MAN_DIR}/kha.yaml.5
+    DEPENDS ${KHA_PACKAGING_DIR}/kha.yaml ${KHA_PACKAGING_DIR}/man/conf2man.py ${KHA_CONFIG_DOC_DEP}
+    COMMENT "Generating kha.yaml(5)"
+    VERBATIM)
+else()
+  message(${KHA_MISSING_TOOL} "python3 not found (scripts/deps.sh installs it): kha.yaml(5) is not built")
+  set(KHA_MAN5_PAGE)
+endif()
 
 # Debian wants the changelog in every binary package, compressed.
 string(TIMESTAMP KHA_CHANGELOG_DATE "%a, %d %b %Y 00:00:00 +0000" UTC)

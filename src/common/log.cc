@@ -62,4 +62,22 @@ void event(spdlog::level::level_enum level, std::string_view message, std::initi
   logger->log(level, "{}", text);
 }
 
+namespace {
+std::atomic<std::uint64_t> g_coroutine_failures{0};
+}  // namespace
+
+void CoroutineEnd::operator()(std::exception_ptr failure) const {
+  if (!failure) return;
+  g_coroutine_failures.fetch_add(1, std::memory_order_relaxed);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    error("coroutine_failed", {{"task", task}, {"error", e.what()}});
+  } catch (...) {
+    error("coroutine_failed", {{"task", task}, {"error", "not a std::exception"}});
+  }
+}
+
+std::uint64_t coroutine_failures() { return g_coroutine_failures.load(std::memory_order_relaxed); }
+
 }  // namespace kha::log

@@ -2,6 +2,8 @@
 // stop), never one per byte. Text ("msg key=value ...") or JSON lines, on stderr.
 #pragma once
 
+#include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -30,5 +32,14 @@ inline void info(std::string_view m, std::initializer_list<Field> f = {}) { even
 inline void warn(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::warn, m, f); }
 inline void error(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::err, m, f); }
 inline void debug(std::string_view m, std::initializer_list<Field> f = {}) { event(spdlog::level::debug, m, f); }
+
+// The completion handler for a detached coroutine (asio::co_spawn(ex, task(),
+// log::CoroutineEnd{"discovery"})): one that ends with an exception is logged with
+// its task and error, and counted (coroutine_failures()), never swallowed.
+struct CoroutineEnd {
+  const char* task;
+  void operator()(std::exception_ptr failure) const;
+};
+std::uint64_t coroutine_failures();
 
 }  // namespace kha::log

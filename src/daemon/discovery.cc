@@ -188,7 +188,9 @@ std::string save_state(const std::string& path, const std::string& frontend, con
   for (const auto& b : backends) doc["backends"].push_back(b.to_string());
   const std::string text = json_text(doc, 2) + "\n";
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a symlink planted at the temp name (in a directory another user can
+  // write) must not make kha write through it.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return tmp + ": " + std::strerror(errno);
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   const int saved = errno;
@@ -199,6 +201,19 @@ std::string save_state(const std::string& path, const std::string& frontend, con
 }
 
 namespace {
+
+// The string at j[path...] when every step has the type it must: a reply of the wrong
+// shape is then an error the retry loop handles, never an exception that ends it.
+const std::string* text_at(const nlohmann::json& root, std::initializer_list<const char*> path) {
+  const nlohmann::json* j = &root;
+  for (const char* key : path) {
+    if (!j->is_object()) return nullptr;
+    const auto it = j->find(key);
+    if (it == j->end()) return nullptr;
+    j = &*it;
+  }
+  return j->get_ptr<const std::string*>();
+}
 
 std::vector<HostPort> backends_of(const nlohmann::json& slice, int port_override) {
   std::vector<HostPort> out;
@@ -430,11 +445,9 @@ asio::awaitable<std::string> list_and_watch(std::shared_ptr<Discovery::State> st
     if (doc.is_discarded() || !doc.contains("items") || !doc["items"].is_array()) co_return "list: not an EndpointSliceList";
     st->slices.clear();
     for (const auto& item : doc["items"])
-      if (item.contains("metadata") && item["metadata"].contains("name"))
-        st->slices[item["metadata"]["name"].get<std::string>()] = backends_of(item, st->settings.port);
+      if (const auto* name = text_at(item, {"metadata", "name"})) st->slices[*name] = backends_of(item, st->settings.port);
     st->resource_version.clear();
-    if (doc.contains("metadata") && doc["metadata"].contains("resourceVersion"))
-      st->resource_version = doc["metadata"]["resourceVersion"].get<std::string>();
+    if (const auto* version = text_at(doc, {"metadata", "resourceVersion"})) st->resource_version = *version;
     st->report();
     // Watch, again and again on the same connection (keep-alive) while the server ends them cleanly.
     while (!st->stopped) {
@@ -447,17 +460,19 @@ asio::awaitable<std::string> list_and_watch(std::shared_ptr<Discovery::State> st
             for (auto nl = line_buffer.find('\n'); nl != std::string::npos; nl = line_buffer.find('\n')) {
               const auto event = nlohmann::json::parse(line_buffer.substr(0, nl), nullptr, false);
               line_buffer.erase(0, nl + 1);
-              if (event.is_discarded() || !event.contains("type") || !event.contains("object")) continue;
-              const std::string type = event["type"].get<std::string>();
+              const auto* kind = event.is_discarded() ? nullptr : text_at(event, {"type"});
+              if (!kind || !event.contains("object") || !event["object"].is_object()) continue;
+              const std::string type = *kind;
               const auto& object = event["object"];
               if (type == "ERROR") {
-                failure = "watch: " + object.value("message", std::string("error event"));
+                const auto* message = text_at(object, {"message"});
+                failure = "watch: " + (message ? *message : std::string("error event"));
                 return false;
               }
-              if (object.contains("metadata") && object["metadata"].contains("resourceVersion"))
-                st->resource_version = object["metadata"]["resourceVersion"].get<std::string>();
-              if (type == "BOOKMARK" || !object.contains("metadata") || !object["metadata"].contains("name")) continue;
-              const std::string name = object["metadata"]["name"].get<std::string>();
+              if (const auto* version = text_at(object, {"metadata", "resourceVersion"})) st->resource_version = *version;
+              const auto* found = text_at(object, {"metadata", "name"});
+              if (type == "BOOKMARK" || !found) continue;
+              const std::string name = *found;
               if (type == "DELETED") st->slices.erase(name);
               else st->slices[name] = backends_of(object, st->settings.port);
               st->report_soon(st);
@@ -523,9 +538,7 @@ Discovery::Discovery(asio::io_context& io, std::string frontend, HostPort throug
 Discovery::~Discovery() { stop(); }
 
 void Discovery::start() {
-  asio::co_spawn(state_->io, run(state_), [](std::exception_ptr e) {
-    if (e) log::error("discovery_crashed");
-  });
+  asio::co_spawn(state_->io, run(state_), log::CoroutineEnd{"discovery"});
 }
 
 void Discovery::stop() {

@@ -329,7 +329,7 @@ std::string ProxyServer::enable_takeover(const std::string& path) {
   hooks.before_handoff = [this] { admin_.stop(); };
   hooks.after_handoff = [this](bool served) {
     if (served) {
-      asio::co_spawn(main_, shutdown("takeover"), [](std::exception_ptr) {});
+      asio::co_spawn(main_, shutdown("takeover"), log::CoroutineEnd{"shutdown"});
       return;
     }
     if (auto e = admin_.start(config_.admin.listen, admin_routes()); !e.empty())
@@ -364,10 +364,10 @@ void ProxyServer::on_backend_down(const pool::BackendPtr& backend) {
 }
 
 int ProxyServer::run() {
-  asio::co_spawn(main_, handle_signals(), [](std::exception_ptr) {});
-  asio::co_spawn(main_, announce_ready(), [](std::exception_ptr) {});
+  asio::co_spawn(main_, handle_signals(), log::CoroutineEnd{"signals"});
+  asio::co_spawn(main_, announce_ready(), log::CoroutineEnd{"announce_ready"});
   if (auto interval = notify_.watchdog_interval())
-    asio::co_spawn(main_, feed_watchdog(*interval), [](std::exception_ptr) {});
+    asio::co_spawn(main_, feed_watchdog(*interval), log::CoroutineEnd{"watchdog"});
   std::size_t listeners = 0, backends = 0;
   for (const auto& f : config_.frontends) {
     listeners += f.listen.size();
@@ -382,7 +382,7 @@ int ProxyServer::run() {
 }
 
 void ProxyServer::request_stop() {
-  asio::co_spawn(main_, shutdown("requested"), [](std::exception_ptr) {});
+  asio::co_spawn(main_, shutdown("requested"), log::CoroutineEnd{"shutdown"});
 }
 
 asio::awaitable<void> ProxyServer::handle_signals() {

@@ -159,7 +159,7 @@ void ProxyServer::retire_frontend(const std::string& name) {
 void ProxyServer::retire_backend(const pool::BackendPtr& backend) {
   backend->mark_removed();
   health_.remove_backend(backend.get());
-  asio::co_spawn(main_, drain_then_close(backend), [](std::exception_ptr) {});
+  asio::co_spawn(main_, drain_then_close(backend), log::CoroutineEnd{"drain"});
 }
 
 asio::awaitable<void> ProxyServer::drain_then_close(pool::BackendPtr backend) {

@@ -139,7 +139,7 @@ std::string TakeoverServer::start() {
   }
   ::chmod(path_.c_str(), 0600);  // only our user may take the listeners
   listener_ = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
-  asio::co_spawn(io_, serve(), [](std::exception_ptr) {});
+  asio::co_spawn(io_, serve(), log::CoroutineEnd{"takeover_serve"});
   return {};
 }
 
