@@ -310,7 +310,7 @@ std::string ProxyServer::enable_takeover(const std::string& path) {
   hooks.before_handoff = [this] { admin_.stop(); };
   hooks.after_handoff = [this](bool served) {
     if (served) {
-      asio::co_spawn(main_, shutdown("takeover"), [](std::exception_ptr) {});
+      asio::co_spawn(main_, shutdown("takeover"), log::on_failure("shutdown_failed"));
       return;
     }
     if (auto e = admin_.start(config_.admin.listen, admin_routes()); !e.empty())
