@@ -33,6 +33,14 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       check_seconds(r.histogram("kha_health_check_seconds", "Health probe latency.", {"frontend", "backend"})),
       transitions(r.counter("kha_health_transitions_total", "Backend state changes; to is up or down.",
                             {"frontend", "backend", "to"})),
-      reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})) {}
+      reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})),
+      admin_evictions(r.counter("kha_admin_connections_evicted_total",
+                                "Admin connections that had not sent a whole request, closed (oldest first) to "
+                                "make room for a new connection when every slot was taken.")),
+      admin_header_timeouts(r.counter("kha_admin_header_timeouts_total",
+                                      "Admin connections closed because no whole request arrived within the "
+                                      "header timeout.")),
+      admin_rejections(r.counter("kha_admin_connections_rejected_total",
+                                 "New admin connections closed because every slot was busy answering a request.")) {}
 
 }  // namespace kha::admin

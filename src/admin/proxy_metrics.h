@@ -21,6 +21,9 @@
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
 // | kha_proxy_worker_sessions                 | gauge     | worker                      | sessions open now on each worker thread |
 // | kha_proxy_worker_handovers_total          | counter   | worker                      | clients accepted by the worker and handed to a less loaded one |
+// | kha_admin_connections_evicted_total       | counter   |                             | admin connections without a whole request, closed to make room |
+// | kha_admin_header_timeouts_total           | counter   |                             | admin connections closed: no whole request within the header timeout |
+// | kha_admin_connections_rejected_total      | counter   |                             | new admin connections closed: every slot busy answering |
 #pragma once
 
 #include "admin/metrics.h"
@@ -46,6 +49,9 @@ struct ProxyMetrics {
   HistogramFamily& check_seconds;
   CounterFamily& transitions;
   CounterFamily& reloads;
+  CounterFamily& admin_evictions;
+  CounterFamily& admin_header_timeouts;
+  CounterFamily& admin_rejections;
 };
 
 }  // namespace kha::admin

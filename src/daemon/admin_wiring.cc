@@ -38,7 +38,8 @@ std::string AdminWiring::start(const std::string& listen, std::vector<admin::Rou
   pages.backends = [this] { return view(); };
   auto routes = admin::standard_routes(std::move(pages));
   for (auto& r : extra) routes.push_back(std::move(r));
-  server_ = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes));
+  server_ = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes),
+                                                 admin::AdminServerOptions{.stats = server_stats_});
   if (auto ec = server_->start()) return "cannot listen on admin address " + hp->to_string() + ": " + ec.message();
   return {};
 }
@@ -87,6 +88,10 @@ void AdminWiring::refresh() {
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
   }
+  const auto& a = *server_stats_;
+  metrics_.admin_evictions.with({})->mirror(a.evicted.load());
+  metrics_.admin_header_timeouts.with({})->mirror(a.header_timeouts.load());
+  metrics_.admin_rejections.with({})->mirror(a.rejected_full.load());
   if (worker_loads) {
     const auto loads = worker_loads();
     for (std::size_t i = 0; i < loads.size(); ++i) {
