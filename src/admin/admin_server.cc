@@ -5,6 +5,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "admin/request_guard.h"
 #include "common/log.h"
 
 namespace kha::admin {
@@ -42,6 +43,7 @@ struct AdminServer::State {
     if (!options.stats) options.stats = std::make_shared<AdminServerStats>();
   }
   tcp::acceptor acceptor;
+  HostPort bound;  // the listen address with its real port, for the Host check
   std::vector<Route> routes;
   AdminServerOptions options;
   std::set<Slot*> connections;  // connections holding a slot, owned by their coroutines
@@ -52,7 +54,21 @@ namespace {
 
 using State = AdminServer::State;
 
+void count_refusal(AdminServerStats& stats, const std::string& reason) {
+  if (reason == "origin") ++stats.refused_origin;
+  else if (reason == "fetch_site") ++stats.refused_fetch_site;
+  else if (reason == "host") ++stats.refused_host;
+  else ++stats.refused_content_type;
+}
+
 HttpResponse dispatch(const State& st, const HttpRequest& req, std::string* extra_headers) {
+  if (req.method != "GET" && req.method != "HEAD") {  // may change state: not from a web page
+    if (auto refusal = refuse_browser_request(req, st.bound)) {
+      count_refusal(*st.options.stats, refusal->reason);
+      log::warn("admin_request_refused", {{"method", req.method}, {"path", req.path}, {"rule", refusal->reason}});
+      return text_response(refusal->status, refusal->message);
+    }
+  }
   std::string allow;
   for (const auto& r : st.routes) {
     if (r.path != req.path) continue;
@@ -224,6 +240,7 @@ std::error_code AdminServer::start() {
     acceptor.close(ignored);
     return ec;
   }
+  state_->bound = local_address();
   asio::co_spawn(io_, accept_loop(state_), log::on_failure("admin_server_failed"));
   return {};
 }

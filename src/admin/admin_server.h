@@ -2,7 +2,8 @@
 // /backends), on Asio C++20 coroutines. Routes map a method and an exact path to a
 // handler; the server answers 404 for unknown paths, 405 for a known path with another
 // method (GET routes also answer HEAD), 400 for malformed requests, 431/413 when the head
-// or body exceeds its bound.
+// or body exceeds its bound. Requests other than GET/HEAD change state and are refused
+// when a browser may have sent them (request_guard.h).
 //
 // The endpoint cannot be held shut (liveness probes must always get through): a request
 // must arrive whole within header_timeout of its first byte (of the accept, for a new
@@ -42,13 +43,17 @@ struct Route {
   HttpHandler handler;
 };
 
-// What the server cut short, counted since the owner created the struct (it
+// What the server refused or cut short, counted since the owner created the struct (it
 // outlives restarts of the server; the daemon mirrors it into /metrics). Atomics so that
 // tests may read them from another thread; written on the server's thread only.
 struct AdminServerStats {
   std::atomic<std::uint64_t> evicted{0};            // connections closed to make room for a new one
   std::atomic<std::uint64_t> header_timeouts{0};    // closed: no whole request within header_timeout
   std::atomic<std::uint64_t> rejected_full{0};      // new connections closed: every slot busy writing
+  std::atomic<std::uint64_t> refused_origin{0};     // state-changing requests refused, by rule
+  std::atomic<std::uint64_t> refused_fetch_site{0};
+  std::atomic<std::uint64_t> refused_host{0};
+  std::atomic<std::uint64_t> refused_content_type{0};
 };
 
 struct AdminServerOptions {

@@ -41,6 +41,10 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                       "Admin connections closed because no whole request arrived within the "
                                       "header timeout.")),
       admin_rejections(r.counter("kha_admin_connections_rejected_total",
-                                 "New admin connections closed because every slot was busy answering a request.")) {}
+                                 "New admin connections closed because every slot was busy answering a request.")),
+      admin_refusals(r.counter("kha_admin_requests_refused_total",
+                               "State-changing admin requests refused as possibly sent by a web page; rule is "
+                               "origin, fetch_site, host or content_type.",
+                               {"rule"})) {}
 
 }  // namespace kha::admin

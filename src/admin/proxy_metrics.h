@@ -24,6 +24,7 @@
 // | kha_admin_connections_evicted_total       | counter   |                             | admin connections without a whole request, closed to make room |
 // | kha_admin_header_timeouts_total           | counter   |                             | admin connections closed: no whole request within the header timeout |
 // | kha_admin_connections_rejected_total      | counter   |                             | new admin connections closed: every slot busy answering |
+// | kha_admin_requests_refused_total          | counter   | rule                        | POSTs refused as from a web page; rule = origin, fetch_site, host, content_type |
 #pragma once
 
 #include "admin/metrics.h"
@@ -52,6 +53,7 @@ struct ProxyMetrics {
   CounterFamily& admin_evictions;
   CounterFamily& admin_header_timeouts;
   CounterFamily& admin_rejections;
+  CounterFamily& admin_refusals;
 };
 
 }  // namespace kha::admin

@@ -92,6 +92,10 @@ void AdminWiring::refresh() {
   metrics_.admin_evictions.with({})->mirror(a.evicted.load());
   metrics_.admin_header_timeouts.with({})->mirror(a.header_timeouts.load());
   metrics_.admin_rejections.with({})->mirror(a.rejected_full.load());
+  metrics_.admin_refusals.with({"origin"})->mirror(a.refused_origin.load());
+  metrics_.admin_refusals.with({"fetch_site"})->mirror(a.refused_fetch_site.load());
+  metrics_.admin_refusals.with({"host"})->mirror(a.refused_host.load());
+  metrics_.admin_refusals.with({"content_type"})->mirror(a.refused_content_type.load());
   if (worker_loads) {
     const auto loads = worker_loads();
     for (std::size_t i = 0; i < loads.size(); ++i) {
