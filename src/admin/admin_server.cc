@@ -21,7 +21,9 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // One live connection, on its coroutine's frame; the server's table points at it while
 // it holds a slot (an evicted connection leaves the table at once, its coroutine later).
 struct Slot {
-  explicit Slot(tcp::socket& s) : socket(s), timer(s.get_executor()) {}
+  // A new connection: its first request must arrive by `first_deadline`.
+  Slot(tcp::socket& s, Clock::time_point first_deadline)
+      : socket(s), timer(s.get_executor()), deadline(first_deadline) {}
   // Moves the deadline, earlier or later; the watchdog re-reads it.
   void set_deadline(Clock::time_point t) {
     deadline = t;
@@ -122,7 +124,6 @@ awaitable<void> serve(std::shared_ptr<State> st, Slot& slot) {
   const auto& o = st->options;
   auto& socket = slot.socket;
   std::string buf;
-  slot.set_deadline(Clock::now() + o.header_timeout);
   while (!st->stopped) {
     if (buf.empty() && slot.idle) {  // keep-alive: the idle timeout runs until a request begins
       auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
@@ -171,7 +172,7 @@ awaitable<void> serve(std::shared_ptr<State> st, Slot& slot) {
 }
 
 awaitable<void> connection(std::shared_ptr<State> st, tcp::socket socket) {
-  Slot slot(socket);
+  Slot slot(socket, Clock::now() + st->options.header_timeout);
   st->connections.insert(&slot);
   try {
     co_await (serve(st, slot) || watchdog(*st, slot));
