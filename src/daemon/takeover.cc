@@ -173,6 +173,10 @@ asio::awaitable<void> TakeoverServer::serve() {
     if (ec || !listener_) co_return;
     int connection = ::accept4(listener_->native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (connection < 0) continue;
+    // The messages go out with blocking sends on the main thread; a peer that reads
+    // nothing must not block it once its receive queue is full (a handful of messages).
+    const timeval send_timeout{1, 0};
+    ::setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     if (co_await hand_over(connection)) {
       stop(/*unlink=*/false);  // the new process binds the path for the next upgrade
       hooks_.after_handoff(true);
