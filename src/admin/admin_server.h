@@ -2,9 +2,15 @@
 // /backends), on Asio C++20 coroutines. Routes map a method and an exact path to a
 // handler; the server answers 404 for unknown paths, 405 for a known path with another
 // method (GET routes also answer HEAD), 400 for malformed requests, 431/413 when the head
-// or body exceeds its bound, and closes a connection that does not deliver a request in
-// time. Keep-alive is supported; at most max_connections are served at once (more are
-// closed on accept).
+// or body exceeds its bound. Requests other than GET/HEAD change state and are refused
+// when a browser may have sent them (request_guard.h).
+//
+// The endpoint cannot be held shut (liveness probes must always get through): a request
+// must arrive whole within header_timeout of its first byte (of the accept, for a new
+// connection), a keep-alive connection may wait idle_timeout for its next request, and
+// when all max_connections slots are taken, the connection that has waited longest for a
+// request is closed to make room for the new one ("evicted"). Only when every slot is
+// writing a response is the new connection closed instead.
 //
 // Threading and lifetime: handlers run on the io_context's thread, one at a time per
 // connection; they must not block. start(), stop() and the destructor must be called on
@@ -13,7 +19,9 @@
 // every socket and they finish on their own.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,11 +43,29 @@ struct Route {
   HttpHandler handler;
 };
 
+// What the server refused or cut short, counted since the owner created the struct (it
+// outlives restarts of the server; the daemon mirrors it into /metrics). Atomics so that
+// tests may read them from another thread; written on the server's thread only.
+struct AdminServerStats {
+  std::atomic<std::uint64_t> evicted{0};            // connections closed to make room for a new one
+  std::atomic<std::uint64_t> header_timeouts{0};    // closed: no whole request within header_timeout
+  std::atomic<std::uint64_t> rejected_full{0};      // new connections closed: every slot busy writing
+  std::atomic<std::uint64_t> refused_origin{0};     // state-changing requests refused, by rule
+  std::atomic<std::uint64_t> refused_fetch_site{0};
+  std::atomic<std::uint64_t> refused_host{0};
+  std::atomic<std::uint64_t> refused_content_type{0};
+};
+
 struct AdminServerOptions {
   std::size_t max_head_bytes = 8192;    // request line + headers; more -> 431
   std::size_t max_body_bytes = 65536;   // more -> 413
-  std::chrono::milliseconds request_timeout{10'000};  // to receive one whole request, idle included
+  // From a request's first byte (from the accept, for a new connection) to its last.
+  // Short, so that connections that send nothing or dribble cannot hold slots.
+  std::chrono::milliseconds header_timeout{3'000};
+  // A keep-alive connection waiting for its next request; also bounds writing a response.
+  std::chrono::milliseconds idle_timeout{10'000};
   std::size_t max_connections = 64;
+  std::shared_ptr<AdminServerStats> stats = nullptr;  // null: the server keeps its own
 };
 
 class AdminServer {
@@ -61,6 +87,8 @@ class AdminServer {
 
   // Connections being served now (for tests and /metrics).
   std::size_t active_connections() const;
+
+  const AdminServerStats& stats() const;
 
   struct State;
 

@@ -61,6 +61,11 @@ asio::awaitable<void> exchange(std::string host, std::string port, std::string r
     *done = true;
     co_return;
   }
+  // Host names the address connected to, not the name given: the admin server refuses
+  // POSTs whose Host is a name other than localhost (DNS rebinding, request_guard.h).
+  const std::string host_line =
+      "Host: " + HostPort{endpoint.address().to_string(), endpoint.port()}.to_string() + "\r\n";
+  request.insert(request.find("\r\n") + 2, host_line);
   auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
   std::string raw;
   if (!wec) {
@@ -86,8 +91,7 @@ HttpResult http_request(const std::string& address, const std::string& method, c
     out.error = "bad address \"" + address + "\": " + why;
     return out;
   }
-  std::string request = method + ' ' + path + " HTTP/1.1\r\nHost: " + hp->to_string() +
-                        "\r\nUser-Agent: kha\r\nAccept: */*\r\nConnection: close\r\n";
+  std::string request = method + ' ' + path + " HTTP/1.1\r\nUser-Agent: kha\r\nAccept: */*\r\nConnection: close\r\n";
   if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n" + body;
   try {

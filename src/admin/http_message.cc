@@ -90,10 +90,13 @@ const char* reason_phrase(int status) {
     case 200: return "OK";
     case 204: return "No Content";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -110,6 +113,26 @@ std::string serialize_response(const HttpResponse& r, bool keep_alive, bool head
   out += extra_headers;
   out += "\r\n";
   if (!head_only) out += r.body;
+  return out;
+}
+
+std::string without_directories(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto ends_path = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == ':' || c == '\'' || c == '"' || c == ','; };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const bool starts_path = text[i] == '/' && (i == 0 || ends_path(text[i - 1]) || text[i - 1] == '(');
+    if (!starts_path) {
+      out += text[i++];
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && !ends_path(text[end]) && text[end] != ')') ++end;
+    const std::string_view path = text.substr(i, end - i);
+    out += path.substr(path.find_last_of('/') + 1);
+    i = end;
+  }
   return out;
 }
 

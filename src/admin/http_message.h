@@ -45,4 +45,9 @@ std::string serialize_response(const HttpResponse& response, bool keep_alive, bo
 // A simple text response: body + "\n".
 HttpResponse text_response(int status, std::string_view body);
 
+// `text` with every absolute path shortened to its last component
+// ("/etc/kha/kha.yaml:12:5: ..." -> "kha.yaml:12:5: ..."): answers name files so that an
+// operator recognises them, without showing a client the host's file layout.
+std::string without_directories(std::string_view text);
+
 }  // namespace kha::admin

@@ -34,6 +34,10 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                           "Client sessions the process may hold at once (max_sessions, bounded by the "
                           "open-files limit); at the cap new clients wait in the listen backlog.",
                           {})),
+      coroutine_failures(r.counter("kha_coroutine_failures_total",
+                                   "Background tasks (checkers, discovery, admin, takeover, shutdown) that ended "
+                                   "with an exception; each is logged as coroutine_failed.",
+                                   {})),
       session_cap_pauses(r.counter("kha_proxy_session_cap_pauses_total",
                                    "Times a worker stopped accepting for a moment because the session cap was reached.",
                                    {})),
@@ -47,6 +51,18 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       check_seconds(r.histogram("kha_health_check_seconds", "Health probe latency.", {"frontend", "backend"})),
       transitions(r.counter("kha_health_transitions_total", "Backend state changes; to is up or down.",
                             {"frontend", "backend", "to"})),
-      reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})) {}
+      reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})),
+      admin_evictions(r.counter("kha_admin_connections_evicted_total",
+                                "Admin connections that had not sent a whole request, closed (oldest first) to "
+                                "make room for a new connection when every slot was taken.")),
+      admin_header_timeouts(r.counter("kha_admin_header_timeouts_total",
+                                      "Admin connections closed because no whole request arrived within the "
+                                      "header timeout.")),
+      admin_rejections(r.counter("kha_admin_connections_rejected_total",
+                                 "New admin connections closed because every slot was busy answering a request.")),
+      admin_refusals(r.counter("kha_admin_requests_refused_total",
+                               "State-changing admin requests refused as possibly sent by a web page; rule is "
+                               "origin, fetch_site, host or content_type.",
+                               {"rule"})) {}
 
 }  // namespace kha::admin

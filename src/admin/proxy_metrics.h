@@ -21,6 +21,10 @@
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
 // | kha_proxy_worker_sessions                 | gauge     | worker                      | sessions open now on each worker thread |
 // | kha_proxy_worker_handovers_total          | counter   | worker                      | clients accepted by the worker and handed to a less loaded one |
+// | kha_admin_connections_evicted_total       | counter   |                             | admin connections without a whole request, closed to make room |
+// | kha_admin_header_timeouts_total           | counter   |                             | admin connections closed: no whole request within the header timeout |
+// | kha_admin_connections_rejected_total      | counter   |                             | new admin connections closed: every slot busy answering |
+// | kha_admin_requests_refused_total          | counter   | rule                        | POSTs refused as from a web page; rule = origin, fetch_site, host, content_type |
 #pragma once
 
 #include "admin/metrics.h"
@@ -43,6 +47,7 @@ struct ProxyMetrics {
   CounterFamily& hedges_refused;
   CounterFamily& clients_rejected;
   GaugeFamily& session_cap;
+  CounterFamily& coroutine_failures;
   CounterFamily& session_cap_pauses;
   GaugeFamily& worker_sessions;
   CounterFamily& worker_handovers;
@@ -50,6 +55,10 @@ struct ProxyMetrics {
   HistogramFamily& check_seconds;
   CounterFamily& transitions;
   CounterFamily& reloads;
+  CounterFamily& admin_evictions;
+  CounterFamily& admin_header_timeouts;
+  CounterFamily& admin_rejections;
+  CounterFamily& admin_refusals;
 };
 
 }  // namespace kha::admin

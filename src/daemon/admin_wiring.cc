@@ -2,6 +2,7 @@
 
 #include "admin/pages.h"
 #include "common/address.h"
+#include "common/log.h"
 
 namespace kha::daemon {
 
@@ -39,7 +40,8 @@ std::string AdminWiring::start(const std::string& listen, std::vector<admin::Rou
   pages.backends = [this] { return view(); };
   auto routes = admin::standard_routes(std::move(pages));
   for (auto& r : extra) routes.push_back(std::move(r));
-  server_ = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes));
+  server_ = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes),
+                                                 admin::AdminServerOptions{.stats = server_stats_});
   if (auto ec = server_->start()) return "cannot listen on admin address " + hp->to_string() + ": " + ec.message();
   return {};
 }
@@ -90,10 +92,19 @@ void AdminWiring::refresh() {
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
   }
+  metrics_.coroutine_failures.with({})->mirror(log::coroutine_failures());
   if (session_cap) {
     metrics_.session_cap.with({})->set(static_cast<double>(session_cap->limit.load()));
     metrics_.session_cap_pauses.with({})->mirror(session_cap->pauses.load());
   }
+  const auto& a = *server_stats_;
+  metrics_.admin_evictions.with({})->mirror(a.evicted.load());
+  metrics_.admin_header_timeouts.with({})->mirror(a.header_timeouts.load());
+  metrics_.admin_rejections.with({})->mirror(a.rejected_full.load());
+  metrics_.admin_refusals.with({"origin"})->mirror(a.refused_origin.load());
+  metrics_.admin_refusals.with({"fetch_site"})->mirror(a.refused_fetch_site.load());
+  metrics_.admin_refusals.with({"host"})->mirror(a.refused_host.load());
+  metrics_.admin_refusals.with({"content_type"})->mirror(a.refused_content_type.load());
   if (worker_loads) {
     const auto loads = worker_loads();
     for (std::size_t i = 0; i < loads.size(); ++i) {

@@ -56,6 +56,8 @@ class AdminWiring {
   admin::Registry registry_;
   admin::ProxyMetrics metrics_{registry_};
   std::unique_ptr<admin::AdminServer> server_;
+  // Kept across restarts of the server (takeover), mirrored into /metrics.
+  std::shared_ptr<admin::AdminServerStats> server_stats_ = std::make_shared<admin::AdminServerStats>();
   // When each backend's last probe finished (main thread only).
   std::map<const pool::Backend*, std::chrono::steady_clock::time_point> last_check_at_;
 };

@@ -268,13 +268,15 @@ void ProxyServer::on_discovery_error(const std::string& frontend, const std::str
 }
 
 // POST /reload: the same reload as SIGHUP, answered with its outcome (`kha reload`).
+// Files are named without their directories; the log has the whole paths.
 std::vector<admin::Route> ProxyServer::admin_routes() {
   return {{"POST", "/reload", [this](const admin::HttpRequest&) {
              const auto problems = reload();
-             if (problems.empty()) return admin::text_response(200, "ok: reloaded " + config_.source);
+             if (problems.empty())
+               return admin::text_response(200, admin::without_directories("ok: reloaded " + config_.source));
              std::string body = "reload failed, kept the running config:";
              for (const auto& p : problems) body += "\n" + p;
-             return admin::text_response(400, body);
+             return admin::text_response(400, admin::without_directories(body));
            }}};
 }
 

@@ -8,12 +8,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+
 #include "common/log.h"
 
 namespace kha::daemon {
 namespace {
 
 constexpr std::size_t kMaxMessage = 512;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using namespace asio::experimental::awaitable_operators;
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -120,8 +125,9 @@ std::string TakeoverClient::confirm() {
 
 // ---- old side -------------------------------------------------------------------
 
-TakeoverServer::TakeoverServer(asio::io_context& io, std::string path, Hooks hooks)
-    : io_(io), path_(std::move(path)), hooks_(std::move(hooks)) {}
+TakeoverServer::TakeoverServer(asio::io_context& io, std::string path, Hooks hooks,
+                               std::chrono::milliseconds ready_timeout)
+    : io_(io), path_(std::move(path)), hooks_(std::move(hooks)), ready_timeout_(ready_timeout) {}
 
 TakeoverServer::~TakeoverServer() { stop(false); }
 
@@ -132,12 +138,20 @@ std::string TakeoverServer::start() {
   int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return "takeover socket: " + errno_text();
   ::unlink(path_.c_str());  // a stale socket of a previous process
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd, 4) < 0) {
+  // Only our user may take the listeners. The mode is set at bind (umask), not by a
+  // chmod after it: between the two anyone could connect and be handed the sockets.
+  // umask is process-wide: a file another thread creates in this instant gets 077 too,
+  // which is only stricter (kha's workers create no files).
+  const mode_t previous = ::umask(077);
+  const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  ::umask(previous);
+  errno = bind_errno;
+  if (bound < 0 || ::listen(fd, 4) < 0) {
     error = "takeover socket " + path_ + ": " + errno_text();
     ::close(fd);
     return error;
   }
-  ::chmod(path_.c_str(), 0600);  // only our user may take the listeners
   listener_ = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
   asio::co_spawn(io_, serve(), log::CoroutineEnd{"takeover_serve"});
   return {};
@@ -159,6 +173,10 @@ asio::awaitable<void> TakeoverServer::serve() {
     if (ec || !listener_) co_return;
     int connection = ::accept4(listener_->native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (connection < 0) continue;
+    // The messages go out with blocking sends on the main thread; a peer that reads
+    // nothing must not block it once its receive queue is full (a handful of messages).
+    const timeval send_timeout{1, 0};
+    ::setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     if (co_await hand_over(connection)) {
       stop(/*unlink=*/false);  // the new process binds the path for the next upgrade
       hooks_.after_handoff(true);
@@ -175,17 +193,23 @@ asio::awaitable<bool> TakeoverServer::hand_over(int connection) {
   bool sent = true;
   for (const auto& [text, fd] : listeners) sent = sent && send_message(connection, "listen " + text, fd);
   sent = sent && send_message(connection, "end", -1);
-  // Wait for "ready" (or the connection to close: the new process failed).
+  // Wait for "ready", the connection to close (the new process failed) or the deadline
+  // (a new process that hangs, or a peer that only wanted the admin address gone).
   asio::posix::stream_descriptor peer(io_, connection);
   std::string answer;
+  bool timed_out = false;
   if (sent) {
-    asio::error_code ec;
-    co_await peer.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(asio::use_awaitable, ec));
-    char buf[64];
-    ssize_t n;
-    do n = ::recv(connection, buf, sizeof buf, 0);
-    while (n < 0 && errno == EINTR);
-    if (n > 0) answer.assign(buf, static_cast<std::size_t>(n));
+    asio::steady_timer deadline(io_, ready_timeout_);
+    const auto first = co_await (peer.async_wait(asio::posix::descriptor_base::wait_read, use_tuple) ||
+                                 deadline.async_wait(use_tuple));
+    timed_out = first.index() == 1;
+    if (!timed_out) {
+      char buf[64];
+      ssize_t n;
+      do n = ::recv(connection, buf, sizeof buf, MSG_DONTWAIT);
+      while (n < 0 && errno == EINTR);
+      if (n > 0) answer.assign(buf, static_cast<std::size_t>(n));
+    }
   }
   asio::error_code ignored;
   peer.close(ignored);
@@ -194,9 +218,11 @@ asio::awaitable<bool> TakeoverServer::hand_over(int connection) {
                                 {"action", "stopped accepting, draining sessions"}});
     co_return true;
   }
-  log::warn("takeover_aborted",
-            {{"reason", sent ? "the new process closed the connection before serving" : "cannot send the listeners"},
-             {"action", "kept serving"}});
+  const std::string reason =
+      !sent ? "cannot send the listeners"
+      : timed_out ? "the new process did not confirm within " + std::to_string(ready_timeout_.count()) + "ms"
+                  : "the new process closed the connection before serving";
+  log::warn("takeover_aborted", {{"reason", reason}, {"action", "kept serving, admin endpoint resumed"}});
   co_return false;
 }
 

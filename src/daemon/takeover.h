@@ -8,10 +8,15 @@
 //               (one per endpoint; several from a kha that opened one per worker)
 //   old -> new  "end"
 //   new -> old  "ready" once its workers accept on them; the old one then drains and
-//               exits 0. If the new process closes the connection without "ready",
-//               the old one keeps serving as before ("takeover_aborted").
+//               exits 0. If the new process closes the connection without "ready", or
+//               sends nothing for ready_timeout (10 s), the old one closes the
+//               connection, takes its admin endpoint back and keeps serving as before
+//               ("takeover_aborted"). The old process frees the admin address for the
+//               new one during the handover, so without that deadline a silent peer
+//               could keep the admin endpoint (liveness probes) down indefinitely.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,10 +63,14 @@ class TakeoverServer {
     // After: true when the new process serves (drain and exit), false when it gave up.
     std::function<void(bool)> after_handoff;
   };
-  TakeoverServer(asio::io_context& io, std::string path, Hooks hooks);
+  // `ready_timeout`: how long the new process may take from receiving the listeners to
+  // "ready" (it starts its workers and binds the admin address meanwhile).
+  TakeoverServer(asio::io_context& io, std::string path, Hooks hooks,
+                 std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
   ~TakeoverServer();
 
-  // Binds the Unix socket at `path` (replacing a stale one). Returns "" or why not.
+  // Binds the Unix socket at `path` (replacing a stale one), mode 0600 from the start.
+  // Returns "" or why not.
   std::string start();
   // Closes the socket; unlinks the path only if `unlink` (not after a handoff, when the
   // new process owns the path).
@@ -74,6 +83,7 @@ class TakeoverServer {
   asio::io_context& io_;
   std::string path_;
   Hooks hooks_;
+  std::chrono::milliseconds ready_timeout_;
   std::unique_ptr<asio::posix::stream_descriptor> listener_;
 };
 

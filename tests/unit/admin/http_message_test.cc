@@ -48,5 +48,12 @@ TEST(HttpMessage, SerializesResponses) {
             "Allow: GET\r\n\r\n");
 }
 
+TEST(HttpMessage, AnswersNameFilesWithoutTheirDirectories) {
+  EXPECT_EQ(without_directories("ok: reloaded /etc/kha/kha.yaml"), "ok: reloaded kha.yaml");
+  EXPECT_EQ(without_directories("/tmp/x/kha.yaml:12:5: health.rise: must be > 0\ncannot read '/etc/kha/ca.pem'"),
+            "kha.yaml:12:5: health.rise: must be > 0\ncannot read 'ca.pem'");
+  EXPECT_EQ(without_directories("a/b stays, so does 1/2 (/run/kha.sock)"), "a/b stays, so does 1/2 (kha.sock)");
+}
+
 }  // namespace
 }  // namespace kha::admin
