@@ -1,7 +1,5 @@
 #include "health/outcome.h"
 
-#include <cerrno>
-
 namespace kha::health {
 
 const char* to_string(Layer layer) {
@@ -14,10 +12,6 @@ const char* to_string(Layer layer) {
     case Layer::Local: return "local";
   }
   return "?";
-}
-
-bool is_local_resource_error(int err) {
-  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EADDRNOTAVAIL;
 }
 
 }  // namespace kha::health

@@ -22,9 +22,6 @@ enum class Layer {
             // nothing of the backend, so it is neither a success nor a failure
 };
 
-// True for the errno values that are this process's or this host's lack of resources,
-// never a backend's doing (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL).
-bool is_local_resource_error(int err);
 
 const char* to_string(Layer layer);
 

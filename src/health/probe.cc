@@ -9,6 +9,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "common/local_error.h"
 #include "health/http_reply.h"
 
 namespace kha::health {

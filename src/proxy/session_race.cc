@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/local_error.h"
 #include "common/log.h"
 #include "proxy/first_bytes.h"
 #include "proxy/hub.h"
@@ -243,10 +244,11 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
   a.fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   // Out of descriptors (EMFILE) is this process's trouble, not the backend's.
   if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno), false);
+  const auto local = [&](int err) { return attempt_failed(a, "connect failed here: " + error_text(err), false); };
   set_nodelay(a.fd);  // the liveness options come later, if the session lasts (SessionRegistry::sweep)
   a.state = Attempt::State::Connecting;
   if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS)
-    return connect_failed(a, errno);
+    return is_local_resource_error(errno) ? local(errno) : connect_failed(a, errno);  // no local port: ours
   // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
   if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno), false);
   // On a near backend (loopback, same host) the handshake is often over when connect()

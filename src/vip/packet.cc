@@ -29,8 +29,16 @@ std::string_view drop_reason_name(DropReason reason) {
     case DropReason::Checksum: return "checksum";
     case DropReason::Vrid: return "vrid";
     case DropReason::Interval: return "interval";
+    case DropReason::Peer: return "peer";
   }
   return "unknown";
+}
+
+DropReason unicast_source_check(const std::vector<IpAddress>& peers, const IpAddress& source) {
+  if (peers.empty()) return DropReason::None;  // multicast: every speaker of the link may advertise
+  for (const auto& p : peers)
+    if (p == source) return DropReason::None;
+  return DropReason::Peer;
 }
 
 std::uint16_t vrrp_checksum(std::span<const std::uint8_t> message, const IpAddress& source,

@@ -36,10 +36,15 @@ enum class DropReason {
   Checksum,      // checksum over pseudo-header + message does not verify
   Vrid,          // a valid advertisement for another virtual router on this link
   Interval,      // Max Adver Int is 0
+  Peer,          // unicast mode: the source is not one of the configured peers (as keepalived's
+                 // unicast_peer): anyone else on the link could otherwise take the address
 };
 inline constexpr DropReason kAllDropReasons[] = {
     DropReason::IpHeader, DropReason::Ttl,      DropReason::Version, DropReason::Type,     DropReason::Length,
-    DropReason::AddressCount, DropReason::Checksum, DropReason::Vrid, DropReason::Interval};
+    DropReason::AddressCount, DropReason::Checksum, DropReason::Vrid, DropReason::Interval, DropReason::Peer};
+
+// DropReason::Peer when peers are configured (unicast) and source is none of them.
+DropReason unicast_source_check(const std::vector<IpAddress>& peers, const IpAddress& source);
 
 // "ttl", "checksum", ...; "none" for DropReason::None.
 std::string_view drop_reason_name(DropReason reason);

@@ -102,6 +102,7 @@ struct Runtime {
       std::optional<Decoded> d = socket.receive(static_cast<std::uint8_t>(config.vrid));
       if (!d) return;
       if (d->meta.source == source) continue;  // our own, looped back
+      if (d->reason == DropReason::None) d->reason = unicast_source_check(config.peers, d->meta.source);
       if (d->reason != DropReason::None) {
         update([&](Status& s) { s.count_drop(d->reason); });
         for (std::size_t i = 0; i < std::size(kAllDropReasons); ++i)

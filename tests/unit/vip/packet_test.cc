@@ -174,4 +174,15 @@ TEST(PrefixTest, ParsesAndRejects) {
 }
 
 }  // namespace
+// Issue #14: in unicast mode an advert from anyone but a configured peer is dropped,
+// as keepalived's unicast_peer does; multicast mode listens to the whole link.
+TEST(PacketTest, UnicastModeTakesAdvertsOnlyFromConfiguredPeers) {
+  const auto peer = IpAddress::v4(192, 0, 2, 11);
+  const auto stranger = IpAddress::v4(192, 0, 2, 99);
+  EXPECT_EQ(unicast_source_check({peer}, peer), DropReason::None);
+  EXPECT_EQ(unicast_source_check({peer}, stranger), DropReason::Peer);
+  EXPECT_EQ(unicast_source_check({}, stranger), DropReason::None);
+  EXPECT_EQ(drop_reason_name(DropReason::Peer), "peer");
+}
+
 }  // namespace kha::vip
