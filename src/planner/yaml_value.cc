@@ -46,11 +46,11 @@ Value resolve_plain(const std::string& s) {
 // True while `budget` can pay for one more value of `scalar_bytes`; reports the first refusal.
 bool spend(YamlBudget& budget, std::size_t scalar_bytes, const YAML::Node& node, const std::string& file,
            Diagnostics* errors) {
-  if (budget.exhausted) return false;
+  if (budget.stopped) return false;
   budget.values += 1;
   budget.scalar_bytes += scalar_bytes;
   if (budget.values <= YamlBudget::kMaxValues && budget.scalar_bytes <= YamlBudget::kMaxScalarBytes) return true;
-  budget.exhausted = true;
+  budget.stopped = true;
   errors->push_back({file, line_of(node), 0, "",
                      "aliases expand this document past " + std::to_string(YamlBudget::kMaxValues) +
                          " values or 64 MiB of text (a YAML alias bomb?); refusing it"});
@@ -58,11 +58,14 @@ bool spend(YamlBudget& budget, std::size_t scalar_bytes, const YAML::Node& node,
 }
 
 Value convert(const YAML::Node& node, const std::string& file, Diagnostics* errors, YamlBudget& budget, int depth) {
+  if (!spend(budget, node.IsScalar() ? node.Scalar().size() : 0, node, file, errors)) return Value(nullptr);
   if (depth > 64) {
-    errors->push_back({file, line_of(node), 0, "", "nesting deeper than 64 levels"});
+    // Stops the whole document: an alias inside its own anchor (a: &a [*a]) is this deep on
+    // every branch, and one message says enough.
+    budget.stopped = true;
+    errors->push_back({file, line_of(node), 0, "", "nesting deeper than 64 levels (an alias inside its own anchor?)"});
     return Value(nullptr);
   }
-  if (!spend(budget, node.IsScalar() ? node.Scalar().size() : 0, node, file, errors)) return Value(nullptr);
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -79,7 +82,7 @@ Value convert(const YAML::Node& node, const std::string& file, Diagnostics* erro
     case YAML::NodeType::Sequence: {
       Value out = Value::array();
       for (const auto& item : node) {
-        if (budget.exhausted) break;
+        if (budget.stopped) break;
         out.push_back(convert(item, file, errors, budget, depth + 1));
       }
       return out;
@@ -87,7 +90,7 @@ Value convert(const YAML::Node& node, const std::string& file, Diagnostics* erro
     case YAML::NodeType::Map: {
       Value out = Value::object();
       for (const auto& kv : node) {
-        if (budget.exhausted) break;
+        if (budget.stopped) break;
         const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
         if (out.contains(key)) {
           errors->push_back({file, line_of(kv.first), 0, key, "duplicate key"});

@@ -23,11 +23,11 @@ struct YamlBudget {
   static constexpr std::size_t kMaxScalarBytes = 64 * 1024 * 1024;
   std::size_t values = 0;        // converted so far
   std::size_t scalar_bytes = 0;  // converted so far
-  bool exhausted = false;        // once set, conversions return null and report nothing more
+  bool stopped = false;          // spent, or nested too deep: conversions return null, report nothing more
 };
 
 // Converts `node`, spending `budget`; problems (duplicate keys, unsupported tags, a budget
-// exhausted) are appended to *errors with `file` and the node's line.
+// spent, nesting deeper than 64 levels) are appended to *errors with `file` and the node's line.
 Value yaml_to_value(const YAML::Node& node, const std::string& file, Diagnostics* errors, YamlBudget& budget);
 
 // Parses one YAML document; a syntax error becomes a diagnostic with file:line:column.

@@ -85,6 +85,15 @@ class HostileInventory(unittest.TestCase):
         path = self.write("group_vars/all/all.yml", alias_bomb())
         self.assert_bomb_refused(path)
 
+    def test_alias_inside_its_own_anchor(self):
+        # A cycle: every branch is infinitely deep; one message, at once.
+        self.write("inventory.ini", INI.format(extra=""))
+        path = self.write("group_vars/all.yml", "a: &a [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n")
+        r = self.kha("plan", "-i", self.inv)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr[:2000])
+        self.assertIn(f"{path}:1: nesting deeper than 64 levels", r.stderr)
+
     def test_escaping_host_name_is_refused_whatever_ignore_assert_errors_says(self):
         self.write("inventory.ini", INI.format(extra="../../../escaped ip=10.0.0.12"))
         self.write("group_vars/all/all.yml", "ignore_assert_errors: true\n")

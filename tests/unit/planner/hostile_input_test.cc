@@ -60,6 +60,15 @@ TEST(AliasBudget, IsSharedByEveryVariableOfTheDocument) {
   EXPECT_EQ(vars.errors()[0].message.rfind("aliases expand this document past 1000000 values", 0), 0u);
 }
 
+// yaml-cpp lets an alias sit inside its own anchor: a cycle, as deep as you follow it.
+TEST(AliasBudget, AliasInsideItsOwnAnchorIsOneError) {
+  const auto vars = parse_vars_yaml("a: &a [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nb: {x: &m {y: *m, z: *m}}\n", "all.yml",
+                                    "group_vars/all");
+  ASSERT_FALSE(vars.ok());
+  ASSERT_EQ(vars.errors().size(), 1u) << format_diagnostics(vars.errors());
+  EXPECT_EQ(vars.errors()[0].to_string(), "all.yml:1: nesting deeper than 64 levels (an alias inside its own anchor?)");
+}
+
 TEST(AliasBudget, OrdinaryAliasesStillWork) {
   const auto vars = parse_vars_yaml("base: &base {port: 6443}\nlb: *base\nlist: [*base, *base]\n", "all.yml", "all");
   ASSERT_TRUE(vars.ok()) << format_diagnostics(vars.errors());
