@@ -60,17 +60,21 @@ std::size_t value_size(const Value& v) {
 }  // namespace
 
 std::optional<Value> Scope::resolve(const std::string& name, Diagnostics* errors) {
-  if (exhausted_) return std::nullopt;
+  if (stopped_) return std::nullopt;
+  const bool outermost = evaluating_.empty();
   const Var* var = raw(name);
-  auto exhaust = [&] {
-    exhausted_ = true;
-    errors->push_back({var ? var->source.file : "", var ? var->source.line : 0, 0, name,
-                       "templates of host '" + host_ + "' read more than " + std::to_string(kMaxReads) +
-                           " variables or build more than 64 MiB (variables that refer to each other many times "
-                           "over?); evaluation stopped here"});
+  // Reported once, at the variable the plan asked for: the nested one where the budget ran
+  // out is an accident of evaluation order.
+  auto stop = [&]() -> std::optional<Value> {
+    stopped_ = true;
+    if (outermost)
+      errors->push_back({var ? var->source.file : "", var ? var->source.line : 0, 0, name,
+                         "evaluating it for host '" + host_ + "' read more than " + std::to_string(kMaxReads) +
+                             " variables or built more than 64 MiB (variables that refer to each other many times "
+                             "over?); kha plan stops here"});
     return std::nullopt;
   };
-  if (++reads_ > kMaxReads) return exhaust();
+  if (++reads_ > kMaxReads) return stop();
   std::optional<Value> result;
   if (var) {
     if (evaluating_.count(name)) {
@@ -83,8 +87,7 @@ std::optional<Value> Scope::resolve(const std::string& name, Diagnostics* errors
     std::string why;
     result = evaluate_value(var->value, *this, &why, errors);
     evaluating_.erase(name);
-    if (exhausted_) return std::nullopt;  // a nested read ran out and said so
-    if (result && (produced_ += value_size(*result)) > kMaxProduced) return exhaust();
+    if (stopped_ || (result && (produced_ += value_size(*result)) > kMaxProduced)) return stop();
     if (!result && !why.empty()) {
       const std::string key = var->source.to_string() + "|" + name;
       if (error_keys_.insert(key).second) {

@@ -45,6 +45,8 @@ class Scope : public Resolver {
   static constexpr std::size_t kMaxReads = 100'000;
   static constexpr std::size_t kMaxProduced = 64 * 1024 * 1024;
   std::optional<Value> resolve(const std::string& name, Diagnostics* errors) override;
+  // True once the budget ran out; errors() then holds the cause.
+  bool stopped() const { return stopped_; }
 
   // Reads since the last take_trace(), first read of each name once.
   std::vector<VarUse> take_trace();
@@ -64,7 +66,7 @@ class Scope : public Resolver {
   std::set<std::string> error_keys_;
   std::size_t reads_ = 0;      // resolve() calls so far
   std::size_t produced_ = 0;   // value_size() of their results so far
-  bool exhausted_ = false;     // once set, every resolve() is undefined
+  bool stopped_ = false;       // the budget ran out: every resolve() from now on is undefined
 };
 
 }  // namespace kha::planner

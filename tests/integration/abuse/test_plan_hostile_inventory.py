@@ -1,7 +1,8 @@
 """kha plan on a hostile inventory (issue #14 item 8): the real binary, no mocks.
 
 - A "billion laughs" alias bomb (542 bytes, 9^9 strings once expanded) in an inventory or a
-  group_vars file: a clean exit 2 naming the file, quickly, never std::bad_alloc or an abort.
+  group_vars file, an alias inside its own anchor, templates reading each other 10^9 times:
+  a clean exit 2 naming the file, quickly, never std::bad_alloc or an abort.
 - A host named ../../../escaped with ignore_assert_errors: true: `kha plan render` refuses
   the name and writes nothing, inside or outside --out.
 - A symbolic link planted inside --out that points outside: never followed.
@@ -93,6 +94,16 @@ class HostileInventory(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertEqual(r.stderr.count("\n"), 1, r.stderr[:2000])
         self.assertIn(f"{path}:1: nesting deeper than 64 levels", r.stderr)
+
+    def test_templates_reading_each_other_many_times_over(self):
+        # v9 would read v0 10^9 times; the kubespray variable that uses it is named.
+        lines = ['v0: "x"'] + [f'v{i}: "' + ("{{ v%d }}" % (i - 1)) * 10 + '"' for i in range(1, 10)]
+        self.write("inventory.ini", INI.format(extra=""))
+        path = self.write("group_vars/all.yml", "\n".join(lines) + '\nkube_apiserver_port: "{{ v9 }}"\n')
+        r = self.kha("plan", "-i", self.inv)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"{path}:11: kube_apiserver_port: evaluating it for host", r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
 
     def test_escaping_host_name_is_refused_whatever_ignore_assert_errors_says(self):
         self.write("inventory.ini", INI.format(extra="../../../escaped ip=10.0.0.12"))
