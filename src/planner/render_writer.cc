@@ -150,10 +150,9 @@ std::string write_atomic(int dir, const std::string& name, const std::string& co
 
 WriteResult write_rendered(const std::vector<RenderedFile>& files, const std::string& out_dir, bool force) {
   WriteResult r;
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
+  // A missing --out is created only once nothing stands in the way; until then every file is new.
   Fd root(::open(out_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root.get() < 0) {
+  if (root.get() < 0 && errno != ENOENT) {
     r.errors.push_back({out_dir, 0, 0, "", "cannot open the output directory: " + errno_text()});
     return r;
   }
@@ -166,6 +165,7 @@ WriteResult write_rendered(const std::vector<RenderedFile>& files, const std::st
       r.errors.push_back({shown, 0, 0, "", why + ": it would leave --out"});
       continue;
     }
+    if (root.get() < 0) continue;
     std::string why;
     const Fd dir = open_dirs(root.get(), rel.parent_path(), false, &why);
     if (dir.get() < 0) {
@@ -184,6 +184,16 @@ WriteResult write_rendered(const std::vector<RenderedFile>& files, const std::st
     }
   }
   if (!r.errors.empty()) return r;
+  if (root.get() < 0) {
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    root = Fd(::open(out_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (root.get() < 0) {
+      const std::string why = ec ? ec.message() : errno_text();
+      r.errors.push_back({out_dir, 0, 0, "", "cannot create the output directory: " + why});
+      return r;
+    }
+  }
   for (std::size_t i = 0; i < files.size(); ++i) {
     const fs::path rel = files[i].path;
     const std::string shown = (fs::path(out_dir) / rel).string();

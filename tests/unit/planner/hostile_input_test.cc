@@ -1,6 +1,9 @@
 // Hostile inventories (issue #14): alias bombs, template blow-ups and host names that would
 // become paths outside their directory end in diagnostics, never in a crash.
+#include <filesystem>
+
 #include "plan_fixture.h"
+#include "planner/render.h"
 #include "planner/scope.h"
 #include "planner/yaml_value.h"
 
@@ -121,6 +124,20 @@ TEST(HostName, YamlInventoryNamesAreCheckedToo) {
   EXPECT_EQ(errors[0].file, "hosts.yaml");
   EXPECT_EQ(errors[0].line, 5);
   EXPECT_NE(errors[0].message.find("contains '/'"), std::string::npos);
+}
+
+// Belt and braces behind host_name_problem(): render paths are checked again where they are
+// written. Nothing is created, not even --out, when one is refused.
+TEST(RenderWriter, RefusesPathsThatLeaveOut) {
+  const std::filesystem::path out = std::filesystem::path(::testing::TempDir()) / "kha-render-writer-refuses";
+  std::filesystem::remove_all(out);
+  for (const char* bad : {"hosts/../../x", "/etc/x", "hosts/./x", ""}) {
+    const auto r = write_rendered({{"ok/file", "a", false}, {bad, "b", false}}, out.string(), false);
+    ASSERT_EQ(r.errors.size(), 1u) << bad;
+    EXPECT_NE(r.errors[0].message.find("it would leave --out"), std::string::npos) << r.errors[0].message;
+    EXPECT_TRUE(r.report.empty());
+    EXPECT_FALSE(std::filesystem::exists(out)) << bad;
+  }
 }
 
 // v1 reads v0 ten times, v2 reads v1 ten times...: 10^9 reads without the budget.
