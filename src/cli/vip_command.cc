@@ -37,8 +37,9 @@ Diagnostics apply_flags(CLI::App* cmd, const VipFlags& f, vip::VipConfig* c) {
   auto given = [&](const char* name) { return cmd->count(name) > 0; };
   auto bad = [&](const char* flag, std::string message) { errors.push_back({"", 0, 0, flag, std::move(message)}); };
   auto duration = [&](const char* flag, const std::string& text, std::chrono::milliseconds* out) {
-    if (auto d = parse_duration(text)) *out = *d;
-    else bad(flag, "expected a duration with a unit (ms, s, m, h), got \"" + text + "\"");
+    DurationProblem problem{};
+    if (auto d = parse_duration(text, &problem)) *out = *d;
+    else bad(flag, to_string(problem) + ", got \"" + text + "\"");
   };
   if (given("--interface")) c->interface = f.interface;
   if (given("--vrid")) c->vrid = f.vrid;

@@ -36,10 +36,10 @@ struct TlsClient {
 
 struct HealthCheck {
   CheckKind kind = CheckKind::Tcp;
-  Millis interval = 1s;             // > 0: between probes while the state is settled
-  Millis transition_interval = 250ms;  // > 0: while rise/fall counting is under way
-  Millis down_interval = 1s;        // > 0: while the backend is down
-  Millis timeout = 1s;              // > 0: one probe, connect to last byte
+  Millis interval = 1s;             // 1ms..1h: between probes while the state is settled
+  Millis transition_interval = 250ms;  // 1ms..1h: while rise/fall counting is under way
+  Millis down_interval = 1s;        // 1ms..1h: while the backend is down
+  Millis timeout = 1s;              // 1ms..5m: one probe, connect to last byte
   int rise = 2;                     // >= 1: consecutive successes to go up
   int fall = 2;                     // >= 1: consecutive failures to go down
   double jitter = 0.1;              // 0..0.5: +-fraction of the interval, so nodes do not probe in step
@@ -49,9 +49,9 @@ struct HealthCheck {
 };
 
 struct Timeouts {
-  Millis connect = 1s;        // > 0: per upstream connect attempt (Kubespray nginx: 1s)
-  Millis client_idle = 3h;    // > 0: no byte from the client for this long closes the session
-  Millis server_idle = 3h;    // > 0: no byte from the backend for this long closes the session
+  Millis connect = 1s;        // 1ms..5m: per upstream connect attempt (Kubespray nginx: 1s)
+  Millis client_idle = 3h;    // 1ms..24h: no byte from the client for this long closes the session
+  Millis server_idle = 3h;    // 1ms..24h: no byte from the backend for this long closes the session
 };
 
 // Which first bytes of a client may be sent to a second backend (hedge, retry).
@@ -61,8 +61,8 @@ enum class Replay {
 };
 
 struct Hedge {
-  Millis connect_delay = 100ms;     // 0 = off: start a second connect if the first is not done by then
-  Millis first_byte_delay = 200ms;  // 0 = off: resend the client's first bytes elsewhere if the backend is silent
+  Millis connect_delay = 100ms;     // 0..5m, 0 = off: start a second connect if the first is not done by then
+  Millis first_byte_delay = 200ms;  // 0..5m, 0 = off: resend the client's first bytes elsewhere if the backend is silent
   std::uint32_t first_bytes_max = 16384;  // 1..65536: client bytes kept for replay
   Replay replay = Replay::TlsHello;
   int budget_percent = 50;          // 0..100: hedges per 100 new sessions, after a burst of 20; 100 = unlimited
@@ -80,7 +80,7 @@ struct Discovery {
   std::string kubeconfig;     // "" = discovery off; else a kubeconfig (client cert or token, CA)
   int port = 0;               // 0..65535: 0 = the port the EndpointSlice names, else this one
   std::string state_file;     // "" = none; the last learned set, for a restart during an API outage
-  Millis retry = 2s;          // > 0: pause before listing again after an error
+  Millis retry = 2s;          // 1ms..1h: pause before listing again after an error
 };
 
 struct Frontend {
@@ -108,8 +108,8 @@ struct Config {
   int workers = 0;                    // 0 = one per core
   int max_sessions = 0;               // >= 0: client sessions of all frontends at once; 0 = derived from the open-files limit
   bool splice = true;                 // zero-copy relay; false forces the copy path
-  Millis shutdown_grace = 30s;        // SIGTERM: how long sessions may drain
-  Millis drain_timeout = 5min;        // reload: how long sessions on removed backends may drain
+  Millis shutdown_grace = 30s;        // 0..1h; SIGTERM: how long sessions may drain
+  Millis drain_timeout = 5min;        // 0..1h; reload: how long sessions on removed backends may drain
   std::string log_format = "text";    // text | json
 };
 

@@ -14,6 +14,8 @@
 namespace kha::config {
 namespace {
 
+using namespace std::chrono_literals;
+
 std::string quoted(const std::string& s) { return quote_scalar(s); }
 
 std::string number(double v) {
@@ -67,8 +69,12 @@ class Checker {
       fail(path, "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + std::to_string(v));
     }
   }
-  void positive(const std::string& path, Millis d) {
-    if (d.count() <= 0) fail(path, "must be > 0, got " + format_duration(d));
+  // Every duration key has an upper bound as well: a value past it is a typo or an attack
+  // (1000000000h), never a setting, and it keeps deadline arithmetic far from overflow.
+  void within(const std::string& path, Millis d, Millis lo, Millis hi) {
+    if (d < lo || d > hi) {
+      fail(path, "must be " + format_duration(lo) + ".." + format_duration(hi) + ", got " + format_duration(d));
+    }
   }
 
   // Parses a listen address or reports why not.
@@ -135,10 +141,10 @@ bool valid_frontend_name(const std::string& name) {
 }
 
 void Checker::health(const std::string& p, const HealthCheck& h) {
-  positive(p + ".interval", h.interval);
-  positive(p + ".transition_interval", h.transition_interval);
-  positive(p + ".down_interval", h.down_interval);
-  positive(p + ".timeout", h.timeout);
+  within(p + ".interval", h.interval, 1ms, 1h);
+  within(p + ".transition_interval", h.transition_interval, 1ms, 1h);
+  within(p + ".down_interval", h.down_interval, 1ms, 1h);
+  within(p + ".timeout", h.timeout, 1ms, 5min);
   at_least(p + ".rise", h.rise, 1);
   at_least(p + ".fall", h.fall, 1);
   if (!(h.jitter >= 0 && h.jitter <= 0.5)) fail(p + ".jitter", "must be 0..0.5, got " + number(h.jitter));
@@ -189,14 +195,16 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
     }
   }
   at_least(p + ".max_connect_attempts", f.max_connect_attempts, 1);
-  positive(p + ".timeouts.connect", f.timeouts.connect);
-  positive(p + ".timeouts.client_idle", f.timeouts.client_idle);
-  positive(p + ".timeouts.server_idle", f.timeouts.server_idle);
+  within(p + ".timeouts.connect", f.timeouts.connect, 1ms, 5min);
+  within(p + ".timeouts.client_idle", f.timeouts.client_idle, 1ms, 24h);
+  within(p + ".timeouts.server_idle", f.timeouts.server_idle, 1ms, 24h);
+  within(p + ".hedge.connect_delay", f.hedge.connect_delay, 0ms, 5min);
+  within(p + ".hedge.first_byte_delay", f.hedge.first_byte_delay, 0ms, 5min);
   within(p + ".hedge.first_bytes_max", f.hedge.first_bytes_max, 1, 65536);
   within(p + ".hedge.budget_percent", f.hedge.budget_percent, 0, 100);
   health(p + ".health", f.health);
   within(p + ".discovery.port", f.discovery.port, 0, 65535);
-  positive(p + ".discovery.retry", f.discovery.retry);
+  within(p + ".discovery.retry", f.discovery.retry, 1ms, 1h);
   if (f.discovery.kubeconfig.empty() && !f.discovery.state_file.empty())
     fail(p + ".discovery.kubeconfig", "is required when state_file is set");
 }
@@ -208,6 +216,8 @@ void Checker::run() {
   }
   at_least("workers", c.workers, 0);
   at_least("max_sessions", c.max_sessions, 0);
+  within("shutdown_grace", c.shutdown_grace, 0ms, 1h);
+  within("drain_timeout", c.drain_timeout, 0ms, 1h);
   if (c.frontends.empty()) fail("frontends", "at least one frontend is required");
   std::map<std::string, std::string> names;
   for (std::size_t i = 0; i < c.frontends.size(); ++i) frontend(i, c.frontends[i], &names);

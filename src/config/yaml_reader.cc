@@ -268,9 +268,11 @@ bool YamlReader::read(const YAML::Node& node, const std::string& path, double* o
 bool YamlReader::read(const YAML::Node& node, const std::string& path, Millis* out) {
   std::string text;
   if (!scalar(node, path, "a duration such as \"5s\"", &text)) return false;
-  const auto d = parse_duration(text);
+  DurationProblem problem{};
+  const auto d = parse_duration(text, &problem);
   if (!d) {
-    error(node, path, "expected a duration with a unit (ms, s, m, h) such as \"5s\", got " + describe(node));
+    const char* example = problem == DurationProblem::Syntax ? " such as \"5s\"" : "";
+    error(node, path, to_string(problem) + example + ", got " + describe(node));
     return false;
   }
   *out = *d;

@@ -6,6 +6,18 @@
 
 namespace kha::planner {
 
+std::string host_name_problem(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name == ".") return "is \".\"";
+  if (name.find("..") != std::string_view::npos) return "contains \"..\"";
+  if (name.find('/') != std::string_view::npos) return "contains '/'";
+  for (const char c : name) {
+    if (c == '\0') return "contains a NUL byte";
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  return "";
+}
+
 Inventory::Inventory() {
   groups_["all"] = Group{"all", Source{"", 0, "implicit"}, {}, {}, {}, {}, 0};
   groups_["ungrouped"] = Group{"ungrouped", Source{"", 0, "implicit"}, {}, {}, {}, {}, 1};
@@ -117,6 +129,15 @@ std::vector<std::string> Inventory::groups_of(const std::string& host_name) cons
 
 Diagnostics Inventory::validate() const {
   Diagnostics out;
+  for (const auto& name : host_order_) {
+    if (const std::string why = host_name_problem(name); !why.empty()) {
+      const Host& h = hosts_.at(name);
+      out.push_back({h.source.file, h.source.line, 0, name,
+                     "host name " + json_text(Value(name)) + " " + why +
+                         ": host names become file names (host_vars/, --facts, kha plan render), so this one is "
+                         "refused even with ignore_assert_errors; rename the host"});
+    }
+  }
   // Cycles: a group reachable from itself through children.
   for (const auto& [name, g] : groups_) {
     std::set<std::string> seen;

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/diagnostic.h"
@@ -29,6 +30,12 @@ struct Group {
   VarMap file_vars;                   // group_vars/<name>: override `vars`
   int depth = 0;                      // distance from `all`, as Ansible computes it
 };
+
+// Why `name` cannot be an inventory host name, or "" when it can. Host names become path
+// components (host_vars/<name>, the --facts file, `kha plan render`'s hosts/<name>/), so a name
+// that could leave its directory is refused outright, whatever ignore_assert_errors says:
+// empty, ".", anything containing "..", '/', NUL or another control character.
+std::string host_name_problem(std::string_view name);
 
 class Inventory {
  public:
@@ -58,7 +65,8 @@ class Inventory {
   std::vector<std::string> groups_of(const std::string& host_name) const;
   bool in_group(const std::string& host_name, const std::string& group_name) const;
 
-  // Structural checks after loading: child cycles, hosts that belong to no group.
+  // Structural checks after loading: host names (host_name_problem), child cycles, hosts that
+  // belong to no group.
   Diagnostics validate() const;
 
   VarMap extra_vars;  // -e, highest precedence

@@ -130,6 +130,7 @@ Result<Inventory> load_inventory(const std::string& path, const std::vector<std:
     errors.insert(errors.end(), e.begin(), e.end());
   }
   for (const auto& name : inv.host_order()) {
+    if (!host_name_problem(name).empty()) continue;  // never a path; inv.validate() below reports it
     auto e = merge_vars_files(base, "host_vars", name, &inv.hosts().at(name).file_vars);
     errors.insert(errors.end(), e.begin(), e.end());
   }
@@ -153,6 +154,7 @@ Result<std::map<std::string, Facts>> load_facts(const std::string& dir, const In
   std::map<std::string, Facts> out;
   Diagnostics errors;
   for (const auto& host : inventory.host_order()) {
+    if (!host_name_problem(host).empty()) continue;  // never a path; load_inventory refused it
     fs::path file = fs::path(dir) / host;
     if (!fs::exists(file, ec)) file += ".json";
     if (!fs::exists(file, ec)) continue;

@@ -228,6 +228,10 @@ Result<Plan> plan(const PlanInput& input) {
   if (ctx.input_errors.empty()) compute_certificates(ctx);
   if (ctx.input_errors.empty()) compute_etcd(ctx);
   if (ctx.input_errors.empty()) compute_etc_hosts(ctx);
+  // A host whose budget ran out read every later variable as undefined: the other errors are
+  // echoes of that one, so only the cause is reported.
+  for (const auto& h : inv.host_order())
+    if (ctx.scope(h).stopped()) return ctx.scope(h).errors();
   for (const auto& h : inv.host_order()) {
     for (const auto& e : ctx.scope(h).errors()) {
       bool dup = false;

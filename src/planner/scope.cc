@@ -44,8 +44,37 @@ void Scope::set_computed(const std::string& name, Value value, const std::string
   computed_[name] = Var{std::move(value), Source{"", 0, "computed: " + how}};
 }
 
+namespace {
+
+// Values plus string bytes in `v`: what building it cost.
+std::size_t value_size(const Value& v) {
+  if (v.is_string()) return 1 + v.get_ref<const std::string&>().size();
+  std::size_t n = 1;
+  if (v.is_object())
+    for (const auto& it : v.items()) n += it.key().size() + value_size(it.value());
+  else if (v.is_array())
+    for (const auto& item : v) n += value_size(item);
+  return n;
+}
+
+}  // namespace
+
 std::optional<Value> Scope::resolve(const std::string& name, Diagnostics* errors) {
+  if (stopped_) return std::nullopt;
+  const bool outermost = evaluating_.empty();
   const Var* var = raw(name);
+  // Reported once, at the variable the plan asked for: the nested one where the budget ran
+  // out is an accident of evaluation order.
+  auto stop = [&]() -> std::optional<Value> {
+    stopped_ = true;
+    if (outermost)
+      errors->push_back({var ? var->source.file : "", var ? var->source.line : 0, 0, name,
+                         "evaluating it for host '" + host_ + "' read more than " + std::to_string(kMaxReads) +
+                             " variables or built more than 64 MiB (variables that refer to each other many times "
+                             "over?); kha plan stops here"});
+    return std::nullopt;
+  };
+  if (++reads_ > kMaxReads) return stop();
   std::optional<Value> result;
   if (var) {
     if (evaluating_.count(name)) {
@@ -58,6 +87,7 @@ std::optional<Value> Scope::resolve(const std::string& name, Diagnostics* errors
     std::string why;
     result = evaluate_value(var->value, *this, &why, errors);
     evaluating_.erase(name);
+    if (stopped_ || (result && (produced_ += value_size(*result)) > kMaxProduced)) return stop();
     if (!result && !why.empty()) {
       const std::string key = var->source.to_string() + "|" + name;
       if (error_keys_.insert(key).second) {

@@ -4,6 +4,7 @@
 // (--facts) < -e. Evaluates templates lazily on read and records what each read used.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,7 +38,15 @@ class Scope : public Resolver {
   // Adds a value kha computed (main_ip, ...), below every inventory layer.
   void set_computed(const std::string& name, Value value, const std::string& how);
 
+  // Evaluation is bounded per scope: kMaxReads variable reads and kMaxProduced values plus
+  // string bytes in their results, so variables that refer to each other many times over
+  // (v1: "{{ v0 }}{{ v0 }}...", v2: "{{ v1 }}{{ v1 }}...") end in an error naming the variable
+  // where the budget ran out, not in an exponential blow-up. A real host reads a few thousand.
+  static constexpr std::size_t kMaxReads = 100'000;
+  static constexpr std::size_t kMaxProduced = 64 * 1024 * 1024;
   std::optional<Value> resolve(const std::string& name, Diagnostics* errors) override;
+  // True once the budget ran out; errors() then holds the cause.
+  bool stopped() const { return stopped_; }
 
   // Reads since the last take_trace(), first read of each name once.
   std::vector<VarUse> take_trace();
@@ -55,6 +64,9 @@ class Scope : public Resolver {
   std::set<std::string> traced_;
   Diagnostics errors_;
   std::set<std::string> error_keys_;
+  std::size_t reads_ = 0;      // resolve() calls so far
+  std::size_t produced_ = 0;   // value_size() of their results so far
+  bool stopped_ = false;       // the budget ran out: every resolve() from now on is undefined
 };
 
 }  // namespace kha::planner

@@ -146,6 +146,7 @@ Result<VarMap> parse_vars_yaml(std::string_view text, const std::string& file, c
   if (!root.IsMap())
     return Diagnostic{file, line_of(root), 0, "", "expected a mapping of variable names to values"};
   Diagnostics errors;
+  YamlBudget budget;  // one for the whole file: each variable may alias the others
   for (const auto& kv : root) {
     const std::string name = kv.first.Scalar();
     if (!kv.first.IsScalar() || name.empty()) {
@@ -157,7 +158,7 @@ Result<VarMap> parse_vars_yaml(std::string_view text, const std::string& file, c
                         "duplicate variable (first set on line " + std::to_string(out[name].source.line) + ")"});
       continue;
     }
-    Value v = yaml_to_value(kv.second, file, &errors);
+    Value v = yaml_to_value(kv.second, file, &errors, budget);
     out[name] = Var{std::move(v), Source{file, line_of(kv.first), layer}};
   }
   if (!errors.empty()) return errors;

@@ -63,7 +63,7 @@ class YamlInventoryReader {
           continue;
         }
         for (const auto& var : kv.second)
-          vars[var.first.Scalar()] = Var{yaml_to_value(var.second, file_, errors_),
+          vars[var.first.Scalar()] = Var{yaml_to_value(var.second, file_, errors_, budget_),
                                          Source{file_, line_of(var.first), "inventory host vars"}};
       }
       for (const auto& name : names) {
@@ -101,13 +101,14 @@ class YamlInventoryReader {
     }
     Group& g = inv_->group(group, Source{file_, line, "inventory"});
     for (const auto& kv : node)
-      g.vars[kv.first.Scalar()] = Var{yaml_to_value(kv.second, file_, errors_),
+      g.vars[kv.first.Scalar()] = Var{yaml_to_value(kv.second, file_, errors_, budget_),
                                       Source{file_, line_of(kv.first), "inventory " + group + ".vars"}};
   }
 
   const std::string& file_;
   Inventory* inv_;
   Diagnostics* errors_;
+  YamlBudget budget_;  // the variables are parts of the document the first pass already paid for
 };
 
 }  // namespace
@@ -122,8 +123,10 @@ Diagnostics parse_yaml_inventory(std::string_view text, const std::string& file,
     errors.push_back({file, line_of(root), 0, "", "expected a mapping of group names (normally 'all:') at the top"});
     return errors;
   }
-  // Detect duplicate keys anywhere (yaml-cpp keeps the last one silently).
-  yaml_to_value(root, file, &errors);
+  // Detect duplicate keys anywhere (yaml-cpp keeps the last one silently), and alias bombs
+  // before the reader below walks any part of the document.
+  YamlBudget budget;
+  yaml_to_value(root, file, &errors, budget);
   if (!errors.empty()) return errors;
   YamlInventoryReader reader(file, inventory, &errors);
   for (const auto& kv : root) reader.read_group(kv.first.Scalar(), kv.second, line_of(kv.first), 0);

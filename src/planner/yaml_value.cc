@@ -43,9 +43,27 @@ Value resolve_plain(const std::string& s) {
   return Value(s);
 }
 
-Value convert(const YAML::Node& node, const std::string& file, Diagnostics* errors, int depth) {
+// True while `budget` can pay for one more value of `scalar_bytes`; reports the first refusal.
+bool spend(YamlBudget& budget, std::size_t scalar_bytes, const YAML::Node& node, const std::string& file,
+           Diagnostics* errors) {
+  if (budget.stopped) return false;
+  budget.values += 1;
+  budget.scalar_bytes += scalar_bytes;
+  if (budget.values <= YamlBudget::kMaxValues && budget.scalar_bytes <= YamlBudget::kMaxScalarBytes) return true;
+  budget.stopped = true;
+  errors->push_back({file, line_of(node), 0, "",
+                     "aliases expand this document past " + std::to_string(YamlBudget::kMaxValues) +
+                         " values or 64 MiB of text (a YAML alias bomb?); refusing it"});
+  return false;
+}
+
+Value convert(const YAML::Node& node, const std::string& file, Diagnostics* errors, YamlBudget& budget, int depth) {
+  if (!spend(budget, node.IsScalar() ? node.Scalar().size() : 0, node, file, errors)) return Value(nullptr);
   if (depth > 64) {
-    errors->push_back({file, line_of(node), 0, "", "nesting deeper than 64 levels"});
+    // Stops the whole document: an alias inside its own anchor (a: &a [*a]) is this deep on
+    // every branch, and one message says enough.
+    budget.stopped = true;
+    errors->push_back({file, line_of(node), 0, "", "nesting deeper than 64 levels (an alias inside its own anchor?)"});
     return Value(nullptr);
   }
   switch (node.Type()) {
@@ -63,18 +81,22 @@ Value convert(const YAML::Node& node, const std::string& file, Diagnostics* erro
       return Value(node.Scalar());
     case YAML::NodeType::Sequence: {
       Value out = Value::array();
-      for (const auto& item : node) out.push_back(convert(item, file, errors, depth + 1));
+      for (const auto& item : node) {
+        if (budget.stopped) break;
+        out.push_back(convert(item, file, errors, budget, depth + 1));
+      }
       return out;
     }
     case YAML::NodeType::Map: {
       Value out = Value::object();
       for (const auto& kv : node) {
+        if (budget.stopped) break;
         const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
         if (out.contains(key)) {
           errors->push_back({file, line_of(kv.first), 0, key, "duplicate key"});
           continue;
         }
-        out[key] = convert(kv.second, file, errors, depth + 1);
+        out[key] = convert(kv.second, file, errors, budget, depth + 1);
       }
       return out;
     }
@@ -84,8 +106,8 @@ Value convert(const YAML::Node& node, const std::string& file, Diagnostics* erro
 
 }  // namespace
 
-Value yaml_to_value(const YAML::Node& node, const std::string& file, Diagnostics* errors) {
-  return convert(node, file, errors, 0);
+Value yaml_to_value(const YAML::Node& node, const std::string& file, Diagnostics* errors, YamlBudget& budget) {
+  return convert(node, file, errors, budget, 0);
 }
 
 namespace {

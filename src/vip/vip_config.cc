@@ -50,8 +50,9 @@ struct Parser {
   void duration(const YAML::Node& node, const std::string& key, milliseconds* out) {
     auto s = scalar(node, key);
     if (!s) return;
-    auto d = parse_duration(*s);
-    if (!d) return error(node, key, "expected a duration with a unit (ms, s, m, h), got \"" + *s + "\"");
+    DurationProblem problem{};
+    auto d = parse_duration(*s, &problem);
+    if (!d) return error(node, key, to_string(problem) + ", got \"" + *s + "\"");
     *out = *d;
   }
   std::vector<std::string> list(const YAML::Node& node, const std::string& key) {

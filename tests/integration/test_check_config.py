@@ -24,7 +24,7 @@ RULES = [
     ("    health: {rise: 0}\n", "6:20: frontends[0].health.rise: must be >= 1, got 0"),
     ("    health: {fall: -1}\n", "6:20: frontends[0].health.fall: must be >= 1, got -1"),
     ("    health: {jitter: 0.75}\n", "6:22: frontends[0].health.jitter: must be 0..0.5, got 0.75"),
-    ("    health: {interval: 0s}\n", "6:24: frontends[0].health.interval: must be > 0, got 0ms"),
+    ("    health: {interval: 0s}\n", "6:24: frontends[0].health.interval: must be 1ms..1h, got 0ms"),
     ("    health: {path: readyz}\n", "6:20: frontends[0].health.path: must start with \"/\", got \"readyz\""),
     ("    health: {expect_status: 600}\n", "6:29: frontends[0].health.expect_status: must be 100..599, got 600"),
     ("    health: {kind: tls, tls: {verify: true}}\n",

@@ -93,19 +93,19 @@ INSTANTIATE_TEST_SUITE_P(
         Rule{"MaxConnectAttempts", doc("    max_connect_attempts: 0\n"),
              "c.yaml:6:27: frontends[0].max_connect_attempts: must be >= 1, got 0"},
         Rule{"ConnectTimeout", doc("    timeouts: {connect: 0s}\n"),
-             "c.yaml:6:25: frontends[0].timeouts.connect: must be > 0, got 0ms"},
+             "c.yaml:6:25: frontends[0].timeouts.connect: must be 1ms..5m, got 0ms"},
         Rule{"ClientIdle", doc("    timeouts: {client_idle: 0ms}\n"),
-             "c.yaml:6:29: frontends[0].timeouts.client_idle: must be > 0, got 0ms"},
+             "c.yaml:6:29: frontends[0].timeouts.client_idle: must be 1ms..24h, got 0ms"},
         Rule{"ServerIdle", doc("    timeouts: {server_idle: 0h}\n"),
-             "c.yaml:6:29: frontends[0].timeouts.server_idle: must be > 0, got 0ms"},
+             "c.yaml:6:29: frontends[0].timeouts.server_idle: must be 1ms..24h, got 0ms"},
         Rule{"FirstBytesMax", doc("    hedge: {first_bytes_max: 65537}\n"),
              "c.yaml:6:30: frontends[0].hedge.first_bytes_max: must be 1..65536, got 65537"},
-        Rule{"Interval", doc("    health: {interval: 0s}\n"), "c.yaml:6:24: frontends[0].health.interval: must be > 0, got 0ms"},
+        Rule{"Interval", doc("    health: {interval: 0s}\n"), "c.yaml:6:24: frontends[0].health.interval: must be 1ms..1h, got 0ms"},
         Rule{"TransitionInterval", doc("    health: {transition_interval: 0s}\n"),
-             "c.yaml:6:35: frontends[0].health.transition_interval: must be > 0, got 0ms"},
+             "c.yaml:6:35: frontends[0].health.transition_interval: must be 1ms..1h, got 0ms"},
         Rule{"DownInterval", doc("    health: {down_interval: 0s}\n"),
-             "c.yaml:6:29: frontends[0].health.down_interval: must be > 0, got 0ms"},
-        Rule{"CheckTimeout", doc("    health: {timeout: 0s}\n"), "c.yaml:6:23: frontends[0].health.timeout: must be > 0, got 0ms"},
+             "c.yaml:6:29: frontends[0].health.down_interval: must be 1ms..1h, got 0ms"},
+        Rule{"CheckTimeout", doc("    health: {timeout: 0s}\n"), "c.yaml:6:23: frontends[0].health.timeout: must be 1ms..5m, got 0ms"},
         Rule{"Rise", doc("    health: {rise: 0}\n"), "c.yaml:6:20: frontends[0].health.rise: must be >= 1, got 0"},
         Rule{"Fall", doc("    health: {fall: -1}\n"), "c.yaml:6:20: frontends[0].health.fall: must be >= 1, got -1"},
         Rule{"Jitter", doc("    health: {jitter: 0.75}\n"), "c.yaml:6:22: frontends[0].health.jitter: must be 0..0.5, got 0.75"},
@@ -119,11 +119,59 @@ INSTANTIATE_TEST_SUITE_P(
              "c.yaml:6:19: frontends[0].health.tls.key_file: is required when cert_file is set"},
         Rule{"KeyWithoutCert", doc("    health: {tls: {key_file: k.pem}}\n"),
              "c.yaml:6:19: frontends[0].health.tls.cert_file: is required when key_file is set"},
+        // Upper bounds: one row per duration key, just past its bound.
+        Rule{"ConnectTimeoutTooLong", doc("    timeouts: {connect: 5m1ms}\n"),
+             "c.yaml:6:25: frontends[0].timeouts.connect: must be 1ms..5m, got 300001ms"},
+        Rule{"ClientIdleTooLong", doc("    timeouts: {client_idle: 25h}\n"),
+             "c.yaml:6:29: frontends[0].timeouts.client_idle: must be 1ms..24h, got 25h"},
+        Rule{"ServerIdleTooLong", doc("    timeouts: {server_idle: 24h1s}\n"),
+             "c.yaml:6:29: frontends[0].timeouts.server_idle: must be 1ms..24h, got 86401s"},
+        Rule{"HedgeConnectDelayTooLong", doc("    hedge: {connect_delay: 6m}\n"),
+             "c.yaml:6:28: frontends[0].hedge.connect_delay: must be 0ms..5m, got 6m"},
+        Rule{"HedgeFirstByteDelayTooLong", doc("    hedge: {first_byte_delay: 1h}\n"),
+             "c.yaml:6:31: frontends[0].hedge.first_byte_delay: must be 0ms..5m, got 1h"},
+        Rule{"IntervalTooLong", doc("    health: {interval: 61m}\n"),
+             "c.yaml:6:24: frontends[0].health.interval: must be 1ms..1h, got 61m"},
+        Rule{"TransitionIntervalTooLong", doc("    health: {transition_interval: 2h}\n"),
+             "c.yaml:6:35: frontends[0].health.transition_interval: must be 1ms..1h, got 2h"},
+        Rule{"DownIntervalTooLong", doc("    health: {down_interval: 1h1ms}\n"),
+             "c.yaml:6:29: frontends[0].health.down_interval: must be 1ms..1h, got 3600001ms"},
+        Rule{"CheckTimeoutTooLong", doc("    health: {timeout: 10m}\n"),
+             "c.yaml:6:23: frontends[0].health.timeout: must be 1ms..5m, got 10m"},
+        Rule{"DiscoveryRetryTooLong", doc("    discovery: {retry: 2h}\n"),
+             "c.yaml:6:24: frontends[0].discovery.retry: must be 1ms..1h, got 2h"},
+        Rule{"DiscoveryRetryZero", doc("    discovery: {retry: 0s}\n"),
+             "c.yaml:6:24: frontends[0].discovery.retry: must be 1ms..1h, got 0ms"},
+        Rule{"ShutdownGraceTooLong", doc("", "shutdown_grace: 2h\n"), "c.yaml:6:17: shutdown_grace: must be 0ms..1h, got 2h"},
+        Rule{"DrainTimeoutTooLong", doc("", "drain_timeout: 90m\n"), "c.yaml:6:16: drain_timeout: must be 0ms..1h, got 90m"},
+        // Past what parse_duration() accepts at all: the reader reports it, at the value.
+        Rule{"IntervalAbsurd", doc("    health: {interval: 1000000000h}\n"),
+             "c.yaml:6:24: frontends[0].health.interval: expected a duration of at most 1000000h, got \"1000000000h\""},
         Rule{"AdminListenMalformed", doc("", "admin: {listen: \"8081\"}\n"),
              "c.yaml:6:17: admin.listen: expected host:port, e.g. 127.0.0.1:6443, got \"8081\""},
         Rule{"AdminListenTaken", doc("", "admin: {listen: \"127.0.0.1:6443\"}\n"),
              "c.yaml:6:17: admin.listen: address 127.0.0.1:6443 is already used by frontends[0].listen[0]"}),
     [](const auto& rule) { return std::string(rule.param.name); });
+
+TEST(Validate, DurationBoundsAreInclusive) {
+  EXPECT_EQ(errors(doc("    timeouts: {connect: 5m, client_idle: 24h, server_idle: 1ms}\n"
+                       "    hedge: {connect_delay: 0ms, first_byte_delay: 5m}\n"
+                       "    health: {interval: 1h, transition_interval: 1ms, down_interval: 1h, timeout: 5m}\n"
+                       "    discovery: {retry: 1h}\n",
+                       "shutdown_grace: 0s\ndrain_timeout: 1h\n")),
+            Lines{});
+}
+
+// 2^64 ms + 5s, written as parts: a parser summing without checks wraps it to 5s and accepts it.
+TEST(Validate, DurationPartsSummingPast2To64AreRejected) {
+  std::string parts;
+  for (int i = 0; i < 5124; ++i) parts += "1000000000h";
+  parts += "95576030h1556616ms";
+  const Lines got = errors(doc("    health: {interval: " + parts + "}\n"));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].rfind("c.yaml:6:24: frontends[0].health.interval: expected a duration of at most 1000000h, got \"", 0), 0u)
+      << got[0];
+}
 
 TEST(Validate, AdminCanBeDisabled) { EXPECT_EQ(errors(doc("", "admin: {listen: \"\"}\n")), Lines{}); }
 

@@ -82,6 +82,9 @@ TEST(VipConfigTest, ErrorsNameFileLineColumnAndKey) {
   EXPECT_EQ(first_error(head + "  vrid: x\n"), "k.yaml:4:9: vip.vrid: expected an integer, got \"x\"");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  advert_interval: 1\n"),
             "k.yaml:5:20: vip.advert_interval: expected a duration with a unit (ms, s, m, h), got \"1\"");
+  EXPECT_EQ(first_error(head + "  vrid: 1\n  preempt_delay: 1000000000h\n"),
+            "k.yaml:5:18: vip.preempt_delay: expected a duration of at most 1000000h, got \"1000000000h\"");
+  EXPECT_EQ(first_error(head + "  vrid: 1\n  preempt_delay: 2h\n"), "k.yaml:5:18: vip.preempt_delay: must be 0s-1h, got 2h");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  advert_interval: 15ms\n"),
             "k.yaml:5:20: vip.advert_interval: must be 10ms-40950ms in whole centiseconds, got 15ms");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  preempt: yes\n"), "k.yaml:5:12: vip.preempt: expected true or false, got \"yes\"");
