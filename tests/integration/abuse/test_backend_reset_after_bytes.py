@@ -17,7 +17,7 @@ import unittest
 
 from support import harness
 
-N = 256 * 1024
+N = 4 * 1024 * 1024
 BODY = os.urandom(N)
 GREETING = b"220 kha-test ready\r\n"
 
@@ -70,7 +70,9 @@ def greet_then_close(conn):
     conn.close()  # FIN
 
 
-def read_all(sock, timeout=10):
+def read_all(sock, timeout=10, pause=0.0):
+    """Reads to the end; `pause` after each read makes a slow client, so that kha still
+    holds the backend's last bytes when the reset arrives (a fast one drains it first)."""
     sock.settimeout(timeout)
     got = bytearray()
     try:
@@ -79,6 +81,8 @@ def read_all(sock, timeout=10):
             if not chunk:
                 break
             got += chunk
+            if pause:
+                time.sleep(pause)
     except ConnectionResetError:
         pass  # the reset, passed on after the bytes
     return bytes(got)
@@ -91,17 +95,17 @@ class BackendResetAfterBytes(unittest.TestCase):
         proxy = harness.start_kha_proxy([backend], health_check="none", owner=self)
         return backend, proxy
 
-    def fetch(self, port, request=b"GET /big\n"):
+    def fetch(self, port, request=b"GET /big\n", pause=0.0):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             if request:
                 s.sendall(request)
-            return read_all(s)
+            return read_all(s, pause=pause)
 
     def test_bytes_before_a_reset_all_arrive(self):
         backend, proxy = self.start(write_then_reset)
-        direct = [len(self.fetch(backend.port)) for _ in range(5)]
+        direct = [len(self.fetch(backend.port, pause=0.002)) for _ in range(5)]
         self.assertEqual(direct, [N] * 5, "the direct control lost bytes: the test itself is wrong")
-        through = [len(self.fetch(proxy.listen_port)) for _ in range(20)]
+        through = [len(self.fetch(proxy.listen_port, pause=p)) for p in (0.0, 0.002) * 10]
         self.assertEqual(through, [N] * 20, "bytes lost through kha (sizes received)")
 
     def test_a_greeting_then_close_arrives(self):
