@@ -36,8 +36,15 @@ std::string_view drop_reason_name(DropReason reason) {
 
 DropReason unicast_source_check(const std::vector<IpAddress>& peers, const IpAddress& source) {
   if (peers.empty()) return DropReason::None;  // multicast: every speaker of the link may advertise
-  for (const auto& p : peers)
+  bool link_local_peer = false;
+  for (const auto& p : peers) {
     if (p == source) return DropReason::None;
+    link_local_peer |= p.is_ipv6_link_local();
+  }
+  // IPv6 adverts come from the sender's link-local address (RFC 5798 5.1.2.1), which
+  // global peer addresses do not name: such a source cannot be checked, so it passes;
+  // peers given by their link-local addresses are checked strictly.
+  if (source.is_ipv6_link_local() && !link_local_peer) return DropReason::None;
   return DropReason::Peer;
 }
 

@@ -43,7 +43,9 @@ inline constexpr DropReason kAllDropReasons[] = {
     DropReason::IpHeader, DropReason::Ttl,      DropReason::Version, DropReason::Type,     DropReason::Length,
     DropReason::AddressCount, DropReason::Checksum, DropReason::Vrid, DropReason::Interval, DropReason::Peer};
 
-// DropReason::Peer when peers are configured (unicast) and source is none of them.
+// DropReason::Peer when peers are configured (unicast) and source is none of them. An
+// IPv6 link-local source passes unless the peers are themselves given as link-local
+// addresses (IPv6 adverts are sent from link-local addresses, global peers cannot name them).
 DropReason unicast_source_check(const std::vector<IpAddress>& peers, const IpAddress& source);
 
 // "ttl", "checksum", ...; "none" for DropReason::None.

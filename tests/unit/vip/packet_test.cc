@@ -183,6 +183,11 @@ TEST(PacketTest, UnicastModeTakesAdvertsOnlyFromConfiguredPeers) {
   EXPECT_EQ(unicast_source_check({peer}, stranger), DropReason::Peer);
   EXPECT_EQ(unicast_source_check({}, stranger), DropReason::None);
   EXPECT_EQ(drop_reason_name(DropReason::Peer), "peer");
+  const auto global_peer = *parse_ip("fd99::2");
+  const auto link_local = *parse_ip("fe80::2");
+  EXPECT_EQ(unicast_source_check({global_peer}, *parse_ip("fd99::9")), DropReason::Peer);
+  EXPECT_EQ(unicast_source_check({global_peer}, link_local), DropReason::None);  // cannot be matched: passes
+  EXPECT_EQ(unicast_source_check({link_local}, *parse_ip("fe80::9")), DropReason::Peer);
 }
 
 }  // namespace kha::vip
