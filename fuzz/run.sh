@@ -12,8 +12,10 @@ seconds=20
 if [ "${1:-}" = "--ci" ]; then mode=ci; elif [ -n "${1:-}" ]; then seconds="$1"; fi
 command -v clang++ >/dev/null || { echo "fuzz/run.sh: clang++ not installed; skipped" >&2; exit 0; }
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKHA_FUZZ=ON -DKHA_WERROR=OFF >/dev/null
-cmake --build build-fuzz --target inventory_fuzzer template_fuzzer
-for target in inventory template; do
+targets=(inventory template vrrp http_reply admin_request)
+cmake --build build-fuzz $(printf -- '--target %s_fuzzer ' "${targets[@]}")
+for target in "${targets[@]}"; do
+  mkdir -p "fuzz/corpus/$target"
   if [ "$mode" = ci ]; then
     work="$(mktemp -d)"
     limits=(-seed=1 -runs="${KHA_FUZZ_RUNS:-200000}")
