@@ -48,7 +48,7 @@ void Checker::start() {
     self->started_ = true;
     self->next_probe_at_ = Clock::now();
     asio::co_spawn(self->strand_, self->loop(self),
-                   asio::bind_cancellation_slot(self->cancel_.slot(), [](std::exception_ptr) {}));
+                   asio::bind_cancellation_slot(self->cancel_.slot(), log::CoroutineEnd{"checker"}));
   });
 }
 

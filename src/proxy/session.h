@@ -129,6 +129,7 @@ class Session final : public HubTarget {
     bool client_drained = false;  // the last read emptied the socket
     bool can_start_more = true;
     bool can_hedge = true;   // false once the frontend's hedge budget refused one
+    Replay replay = Replay::Pending;  // what client_bytes are (first_bytes.h): set as they grow
     int rejections = 0;      // backends that closed on the client's bytes (the client's doing)
     HubClock::time_point started = HubClock::now();
     std::vector<AttemptView> views;  // what decide() is shown, rebuilt at each step

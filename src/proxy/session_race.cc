@@ -50,8 +50,7 @@ std::string error_text(int err) { return std::error_code(err, std::system_catego
 // server closes without a word only on bytes it rejects, and the next one would too.
 constexpr int kMaxRejections = 2;
 
-Replay replay_of(const std::vector<char>& bytes, bool replay_any) {
-  if (replay_any) return Replay::Safe;
+Replay replay_of(const std::vector<char>& bytes) {
   const std::span<const std::uint8_t> view(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   switch (classify_first_bytes(view)) {
     case FirstBytes::ClientHello: return Replay::Safe;
@@ -123,6 +122,7 @@ void Session::start(const config::Frontend& settings) {
   frontend_->hedge_budget().deposit();
   race_ = std::make_unique<Race>();
   race_->settings = race_settings(settings);
+  if (race_->settings.replay_any) race_->replay = Replay::Safe;
   race_->backends = frontend_->backends().snapshot();
   idle_ = race_->settings.client_idle;
   if (!hub_.watch(fd_[0], *this, 0, kSessionEvents)) return race_failed("register failed: " + error_text(errno));
@@ -166,7 +166,7 @@ void Session::step() {
                         r.client_error,
                         r.can_start_more && static_cast<int>(r.attempts.size()) < r.settings.max_attempts,
                         r.started,
-                        replay_of(r.client_bytes, r.settings.replay_any),
+                        r.replay,
                         r.can_hedge};
     const auto now = HubClock::now();
     const Decision d = decide(r.settings, view, now);
@@ -244,11 +244,13 @@ void Session::connect_attempt(Attempt& a, const tcp::endpoint& endpoint) {
   a.fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   // Out of descriptors (EMFILE) is this process's trouble, not the backend's.
   if (a.fd < 0) return attempt_failed(a, "socket failed: " + error_text(errno), false);
-  const auto local = [&](int err) { return attempt_failed(a, "connect failed here: " + error_text(err), false); };
   set_nodelay(a.fd);  // the liveness options come later, if the session lasts (SessionRegistry::sweep)
   a.state = Attempt::State::Connecting;
-  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS)
-    return is_local_resource_error(errno) ? local(errno) : connect_failed(a, errno);  // no local port: ours
+  if (::connect(a.fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 && errno != EINPROGRESS) {
+    // No local port (EADDRNOTAVAIL) and the like: this host's shortage, not the backend's.
+    if (is_local_resource_error(errno)) return attempt_failed(a, "connect failed here: " + error_text(errno), false);
+    return connect_failed(a, errno);
+  }
   // Edge-triggered, from now to close: the completed connect raises EPOLLOUT.
   if (!hub_.watch(a.fd, a, 0, kSessionEvents)) return attempt_failed(a, "register failed: " + error_text(errno), false);
   // On a near backend (loopback, same host) the handshake is often over when connect()
@@ -349,6 +351,8 @@ void Session::read_client(std::uint32_t events) {
     else r.client_error = true;
     break;
   }
+  // Classified once per read that added bytes, not at every step of the race.
+  if (grew && !r.settings.replay_any) r.replay = replay_of(r.client_bytes);
   if (!grew && !r.client_eof) return;
   for (auto& a : r.attempts)
     if (a->state == Attempt::State::Connected) send_client_bytes(*a);
@@ -373,8 +377,7 @@ void Session::read_answer(Attempt& a, std::uint32_t events) {
     // #14: two garbage connections took every backend down). Tried on one more
     // backend at most, and only if they may be replayed at all.
     attempt_failed(a, what, false);
-    const bool replayable = replay_of(race_->client_bytes, race_->settings.replay_any) != Replay::Unsafe;
-    if (++race_->rejections >= kMaxRejections || !replayable) {
+    if (++race_->rejections >= kMaxRejections || race_->replay == Replay::Unsafe) {
       race_->can_start_more = false;
       frontend_->stats().client_rejected.fetch_add(1, std::memory_order_relaxed);
     }

@@ -42,15 +42,6 @@ bool has_client_cert(asio::ssl::stream<tcp::socket>& s) {
          SSL_get_verify_result(s.native_handle()) == X509_V_OK;
 }
 
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    log::warn("standin_connection_error", {{"error", x.what()}});
-  }
-}
-
 std::string endpoint_text(const tcp::endpoint& e) { return HostPort{e.address().to_string(), e.port()}.to_string(); }
 
 }  // namespace
@@ -161,8 +152,8 @@ int Server::run() {
   signals_.async_wait([this](const asio::error_code& ec, int) {
     if (!ec) stop();
   });
-  asio::co_spawn(io_, accept_loop(acceptor_, false), log_exception);
-  if (options_.control) asio::co_spawn(io_, accept_loop(control_acceptor_, true), log_exception);
+  asio::co_spawn(io_, accept_loop(acceptor_, false), log::CoroutineEnd{"standin"});
+  if (options_.control) asio::co_spawn(io_, accept_loop(control_acceptor_, true), log::CoroutineEnd{"standin"});
   io_.run();
   log::info("standin_stopped", {{"identity", options_.identity}});
   return 0;
@@ -224,7 +215,7 @@ awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, bool control) {
       co_await pause.async_wait(kTuple);
       continue;
     }
-    asio::co_spawn(io_, handle(std::move(socket), control), log_exception);
+    asio::co_spawn(io_, handle(std::move(socket), control), log::CoroutineEnd{"standin"});
   }
 }
 
