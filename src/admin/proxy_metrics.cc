@@ -41,6 +41,16 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       session_cap_pauses(r.counter("kha_proxy_session_cap_pauses_total",
                                    "Times a worker stopped accepting for a moment because the session cap was reached.",
                                    {})),
+      frontend_sessions(r.gauge("kha_proxy_frontend_sessions",
+                                "Client sessions of the frontend open now, racing or relaying, on every worker.",
+                                {"frontend"})),
+      frontend_session_cap(r.gauge("kha_proxy_frontend_session_cap",
+                                   "The frontend's max_sessions; 0 when only the process-wide cap applies.",
+                                   {"frontend"})),
+      frontend_session_cap_pauses(r.counter("kha_proxy_frontend_session_cap_pauses_total",
+                                            "Times a worker stopped accepting for the frontend for a moment because "
+                                            "its max_sessions was reached (its clients wait in the listen backlog).",
+                                            {"frontend"})),
       worker_sessions(r.gauge("kha_proxy_worker_sessions", "Client sessions open now on each worker thread.", {"worker"})),
       worker_handovers(r.counter("kha_proxy_worker_handovers_total",
                                  "Clients a worker accepted while it held clearly more sessions than another, "

@@ -19,6 +19,9 @@
 // | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
 // | kha_health_transitions_total              | counter   | frontend, backend, to       | state changes; to = up or down |
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
+// | kha_proxy_frontend_sessions               | gauge     | frontend                    | client sessions of the frontend open now (racing or relaying) |
+// | kha_proxy_frontend_session_cap            | gauge     | frontend                    | the frontend's max_sessions; 0 = only the global cap |
+// | kha_proxy_frontend_session_cap_pauses_total | counter | frontend                    | times a worker stopped accepting for the frontend at its max_sessions |
 // | kha_proxy_worker_sessions                 | gauge     | worker                      | sessions open now on each worker thread |
 // | kha_proxy_worker_handovers_total          | counter   | worker                      | clients accepted by the worker and handed to a less loaded one |
 // | kha_admin_connections_evicted_total       | counter   |                             | admin connections without a whole request, closed to make room |
@@ -49,6 +52,9 @@ struct ProxyMetrics {
   GaugeFamily& session_cap;
   CounterFamily& coroutine_failures;
   CounterFamily& session_cap_pauses;
+  GaugeFamily& frontend_sessions;
+  GaugeFamily& frontend_session_cap;
+  CounterFamily& frontend_session_cap_pauses;
   GaugeFamily& worker_sessions;
   CounterFamily& worker_handovers;
   CounterFamily& checks;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "cli/commands.h"
@@ -24,6 +25,8 @@ struct StandinArgs {
   std::string watch_interval = "1s";
   std::string endpoints_file;
   std::string client_ca;
+  std::string rbac;
+  std::vector<std::string> tokens;
 };
 
 int run_standin(const StandinArgs& a) {
@@ -82,6 +85,26 @@ int run_standin(const StandinArgs& a) {
     return 2;
   }
   o.client_ca_file = a.client_ca;
+  if (!a.rbac.empty()) {
+    std::map<std::string, std::string> tokens;
+    for (const auto& t : a.tokens) {
+      const auto eq = t.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == t.size()) {
+        std::cerr << "kha standin: --token " << t << ": expected TOKEN=USER\n";
+        return 2;
+      }
+      tokens[t.substr(0, eq)] = t.substr(eq + 1);
+    }
+    auto gate = standin::RbacGate::load(a.rbac, std::move(tokens));
+    if (!gate) {
+      for (const auto& e : gate.errors()) std::cerr << "kha standin: --rbac: " << e.to_string() << "\n";
+      return 2;
+    }
+    o.rbac = std::make_shared<const standin::RbacGate>(std::move(gate).value());
+  } else if (!a.tokens.empty()) {
+    std::cerr << "kha standin: --token needs --rbac\n";
+    return 2;
+  }
   standin::Server server(std::move(o));
   return server.run();
 }
@@ -117,6 +140,11 @@ void add_standin_command(CLI::App& root, int* exit_code) {
   cmd->add_option("--client-ca", args->client_ca,
                   "PEM CA: request client certificates signed by it and answer 401 to requests "
                   "without one (kube-apiserver with --anonymous-auth=false)");
+  cmd->add_option("--rbac", args->rbac,
+                  "YAML manifest whose Roles, ClusterRoles and bindings authorize resource requests "
+                  "(kube-apiserver with --authorization-mode=RBAC); needs --token");
+  cmd->add_option("--token", args->tokens, "TOKEN=USER: a bearer token and the user it names "
+                  "(system:serviceaccount:NS:NAME); repeatable");
   cmd->callback([args, exit_code] { *exit_code = run_standin(*args); });
 }
 

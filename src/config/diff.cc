@@ -27,6 +27,7 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("client_first", [](const F& f) { return f.client_first; }),
       setting<F>("close_sessions_on_down", [](const F& f) { return f.close_sessions_on_down; }),
       setting<F>("max_connect_attempts", [](const F& f) { return f.max_connect_attempts; }),
+      setting<F>("max_sessions", [](const F& f) { return f.max_sessions; }),
       setting<F>("timeouts.connect", [](const F& f) { return f.timeouts.connect; }),
       setting<F>("timeouts.client_idle", [](const F& f) { return f.timeouts.client_idle; }),
       setting<F>("timeouts.server_idle", [](const F& f) { return f.timeouts.server_idle; }),

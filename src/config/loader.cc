@@ -151,6 +151,7 @@ const Fields<Frontend> kFrontendFields = {
     scalar("client_first", &Frontend::client_first),
     scalar("close_sessions_on_down", &Frontend::close_sessions_on_down),
     scalar("max_connect_attempts", &Frontend::max_connect_attempts),
+    scalar("max_sessions", &Frontend::max_sessions),
     nested("timeouts", &Frontend::timeouts, &kTimeoutFields),
     nested("hedge", &Frontend::hedge, &kHedgeFields),
     nested("health", &Frontend::health, &kHealthFields),

@@ -91,6 +91,7 @@ struct Frontend {
   bool client_first = true;          // the client speaks first (TLS): enables first-byte hedging
   bool close_sessions_on_down = true;  // close sessions pinned to a backend that goes down
   int max_connect_attempts = 3;      // >= 1: backends tried before the client is closed
+  int max_sessions = 0;              // 0..1000000: this frontend's client sessions at once; 0 = only the global cap
   Timeouts timeouts;
   Hedge hedge;
   HealthCheck health;

@@ -89,6 +89,9 @@ void AdminWiring::refresh() {
     }
     metrics_.hedges_refused.with({fe->name()})->mirror(fe->stats().hedges_refused.load());
     metrics_.clients_rejected.with({fe->name()})->mirror(fe->stats().client_rejected.load());
+    metrics_.frontend_sessions.with({fe->name()})->set(static_cast<double>(fe->open_sessions()));
+    metrics_.frontend_session_cap.with({fe->name()})->set(static_cast<double>(fe->settings()->max_sessions));
+    metrics_.frontend_session_cap_pauses.with({fe->name()})->mirror(fe->stats().cap_pauses.load());
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
   }

@@ -21,6 +21,35 @@ struct FrontendStats {
   std::atomic<std::uint64_t> picks_ignoring_health{0};  // every backend was down
   std::atomic<std::uint64_t> hedges_refused{0};   // the hedge budget said no
   std::atomic<std::uint64_t> client_rejected{0};  // backends closed on the client's first bytes: not their fault
+  std::atomic<std::uint64_t> cap_pauses{0};       // a worker stopped accepting: max_sessions reached
+};
+
+// SessionSlot: one client session counted against its frontend's max_sessions from
+// accept to close, whichever worker runs it. Holds the counter, not the frontend: a
+// session outlives its race (the relay lets go of the frontend) and may outlive the
+// reload that retired it.
+class SessionSlot {
+ public:
+  SessionSlot() = default;
+  explicit SessionSlot(std::shared_ptr<std::atomic<std::size_t>> open) : open_(std::move(open)) {
+    if (open_) open_->fetch_add(1, std::memory_order_relaxed);
+  }
+  SessionSlot(SessionSlot&&) noexcept = default;
+  SessionSlot& operator=(SessionSlot&& other) noexcept {
+    release();
+    open_ = std::move(other.open_);
+    return *this;
+  }
+  SessionSlot(const SessionSlot&) = delete;
+  SessionSlot& operator=(const SessionSlot&) = delete;
+  ~SessionSlot() { release(); }
+
+ private:
+  void release() {
+    if (open_) open_->fetch_sub(1, std::memory_order_relaxed);
+    open_.reset();
+  }
+  std::shared_ptr<std::atomic<std::size_t>> open_;
 };
 
 class FrontendRuntime {
@@ -34,6 +63,9 @@ class FrontendRuntime {
   pool::BackendSet& backends() { return backends_; }
   FrontendStats& stats() { return stats_; }
   HedgeBudget& hedge_budget() { return hedge_budget_; }
+  // Client sessions of this frontend open now (racing or relaying), on every worker.
+  std::size_t open_sessions() const { return open_sessions_->load(std::memory_order_relaxed); }
+  SessionSlot take_slot() { return SessionSlot(open_sessions_); }
 
   std::shared_ptr<const config::Frontend> settings() const {
     std::lock_guard lock(mutex_);
@@ -55,6 +87,7 @@ class FrontendRuntime {
   pool::BackendSet backends_;
   FrontendStats stats_;
   HedgeBudget hedge_budget_;
+  std::shared_ptr<std::atomic<std::size_t>> open_sessions_ = std::make_shared<std::atomic<std::size_t>>(0);
   mutable std::mutex mutex_;
   std::shared_ptr<const config::Frontend> settings_;
 };

@@ -84,6 +84,7 @@ struct Hub::Listener final : HubTarget {
   asio::ip::tcp::endpoint endpoint;
   bool paused = false;
   bool deferred = false;
+  HubClock::time_point cap_logged{};  // the frontend's max_sessions is logged once per 10 s
 };
 
 // The eventfd that post() and stop() write to.
@@ -230,6 +231,11 @@ void Hub::accept_from(Listener& l) {
     set_deadline(l, HubClock::now() + kCapPause);
     return;
   }
+  if (at_frontend_cap(l, *settings)) {  // this frontend's share: the others keep accepting
+    l.pause();
+    set_deadline(l, HubClock::now() + kCapPause);
+    return;
+  }
   for (;;) {  // one client (kListenEvents says why); retried only past a client that left
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -245,17 +251,20 @@ void Hub::accept_from(Listener& l) {
       return;
     }
     // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
+    // Counted from accept, so that clients in hand-over count against max_sessions too.
+    SessionSlot slot = l.frontend->take_slot();
     if (Hub* to = balance_target()) {
       handovers_.fetch_add(1, std::memory_order_relaxed);
-      return to->take_client(fd, l.frontend, deferred, settings);
+      return to->take_client(fd, std::move(slot), l.frontend, deferred, settings);
     }
-    start_session(fd, l.frontend, deferred, *settings);
+    start_session(fd, std::move(slot), l.frontend, deferred, *settings);
     return;
   }
 }
 
-void Hub::start_session(int fd, const FrontendPtr& frontend, bool deferred, const config::Frontend& settings) {
-  Session& s = sessions_.emplace_back(*this, fd, frontend, deferred);
+void Hub::start_session(int fd, SessionSlot slot, const FrontendPtr& frontend, bool deferred,
+                        const config::Frontend& settings) {
+  Session& s = sessions_.emplace_back(*this, fd, std::move(slot), frontend, deferred);
   s.self_ = std::prev(sessions_.end());
   s.start(settings);
 }
@@ -276,6 +285,22 @@ bool Hub::at_session_cap() {
   return true;
 }
 
+bool Hub::at_frontend_cap(Listener& l, const config::Frontend& settings) {
+  if (settings.max_sessions <= 0) return false;
+  const auto open = l.frontend->open_sessions();
+  if (open < static_cast<std::size_t>(settings.max_sessions)) return false;
+  l.frontend->stats().cap_pauses.fetch_add(1, std::memory_order_relaxed);
+  const auto now = HubClock::now();
+  if (now - l.cap_logged >= std::chrono::seconds(10)) {
+    l.cap_logged = now;
+    log::warn("frontend_session_cap_reached",
+              {{"frontend", l.frontend->name()}, {"listen", endpoint_text(l.endpoint)}, {"sessions", std::to_string(open)},
+               {"max_sessions", std::to_string(settings.max_sessions)},
+               {"action", "new clients of this frontend wait in the listen backlog"}});
+  }
+  return true;
+}
+
 std::size_t Hub::load() const {
   return services_.active.load(std::memory_order_relaxed) + incoming_.load(std::memory_order_relaxed);
 }
@@ -289,19 +314,21 @@ Hub* Hub::balance_target() {
 // Called on the accepting worker's thread, with the settings it read; the session starts
 // on this hub's. A client posted to a hub that stops before running it is closed, not
 // leaked.
-void Hub::take_client(int fd, FrontendPtr frontend, bool deferred, std::shared_ptr<const config::Frontend> settings) {
+void Hub::take_client(int fd, SessionSlot slot, FrontendPtr frontend, bool deferred,
+                      std::shared_ptr<const config::Frontend> settings) {
   struct Client {
-    explicit Client(int f) : fd(f) {}
+    Client(int f, SessionSlot s) : fd(f), slot(std::move(s)) {}
     ~Client() {
       if (fd >= 0) ::close(fd);
     }
     int fd;
+    SessionSlot slot;
   };
   incoming_.fetch_add(1, std::memory_order_relaxed);
-  post([this, client = std::make_shared<Client>(fd), frontend = std::move(frontend), deferred,
+  post([this, client = std::make_shared<Client>(fd, std::move(slot)), frontend = std::move(frontend), deferred,
         settings = std::move(settings)] {
     incoming_.fetch_sub(1, std::memory_order_relaxed);
-    start_session(std::exchange(client->fd, -1), frontend, deferred, *settings);
+    start_session(std::exchange(client->fd, -1), std::move(client->slot), frontend, deferred, *settings);
   });
 }
 

@@ -99,9 +99,12 @@ class Hub {
   void accept_from(Listener& listener);
   Hub* balance_target();
   bool at_session_cap();
+  bool at_frontend_cap(Listener& l, const config::Frontend& settings);
   // Starts a client another hub accepted (accept_balance.h); called on that hub's thread.
-  void take_client(int fd, FrontendPtr frontend, bool deferred, std::shared_ptr<const config::Frontend> settings);
-  void start_session(int fd, const FrontendPtr& frontend, bool deferred, const config::Frontend& settings);
+  void take_client(int fd, SessionSlot slot, FrontendPtr frontend, bool deferred,
+                   std::shared_ptr<const config::Frontend> settings);
+  void start_session(int fd, SessionSlot slot, const FrontendPtr& frontend, bool deferred,
+                     const config::Frontend& settings);
   void run_posted();
   void run_deadlines();
   void flush();

@@ -2,8 +2,8 @@
 // connection (Envoy's downstream and upstream legs). Lives in its worker's Hub.
 //
 // Phases:
-//  1. Race (session_race.cc): picks the backend, hiding slow, dead and hung ones
-//     from the client. The decisions are race_policy.h's (pure, unit tested); this
+//  1. Race (session_race.cc; its attempts: session_attempt.cc): picks the backend,
+//     hiding slow, dead and hung ones from the client. The decisions are race_policy.h's (pure, unit tested); this
 //     file does the I/O.
 //     - Connect hedging: if no connect has completed `connect_hedge` after the last
 //       one started, another starts to the next backend; the first to complete is
@@ -104,7 +104,7 @@ struct Attempt final : HubTarget {
 class Session final : public HubTarget {
  public:
   // `deferred`: accepted from a listener with TCP_DEFER_ACCEPT (the first bytes are there).
-  Session(Hub& hub, int client_fd, FrontendPtr frontend, bool deferred);
+  Session(Hub& hub, int client_fd, SessionSlot slot, FrontendPtr frontend, bool deferred);
   ~Session() override;
 
   // Registers the client and starts the first attempt. `settings`: the frontend's, as
@@ -117,7 +117,7 @@ class Session final : public HubTarget {
   friend class Hub;
   friend struct Attempt;
 
-  // ---- race (session_race.cc)
+  // ---- race (session_race.cc; one upstream attempt each: session_attempt.cc)
   struct Race {
     RaceSettings settings;
     std::shared_ptr<const pool::BackendList> backends;
@@ -189,6 +189,7 @@ class Session final : public HubTarget {
 
   Hub& hub_;
   WorkerServices& services_;
+  SessionSlot slot_;      // counts against the frontend's max_sessions until the session ends
   FrontendPtr frontend_;  // race only
   std::unique_ptr<Race> race_;
   std::chrono::milliseconds idle_{0};

@@ -132,6 +132,10 @@ Reply route(const Request& r, State& state, EndpointSource& endpoints, bool auth
   }
   if (state.require_client_cert && !authenticated)  // kube-apiserver with --anonymous-auth=false
     return answer(status_error(401, "Unauthorized", "Unauthorized"));
+  if (state.rbac) {  // kube-apiserver with --authorization-mode=RBAC and bearer tokens
+    const auto d = state.rbac->decide(r);
+    if (d.status != 200) return answer(status_error(d.status, d.status == 401 ? "Unauthorized" : "Forbidden", d.reason));
+  }
   if (r.method != "GET") return answer(status_error(405, "MethodNotAllowed", r.method + " is not supported here"));
   const bool slices = r.path.find("/endpointslices") != std::string::npos &&
                       r.path.rfind("/apis/discovery.k8s.io/v1/", 0) == 0;

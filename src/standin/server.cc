@@ -50,6 +50,7 @@ Server::Server(Options options) : options_(std::move(options)) {
   state_.identity = options_.identity;
   state_.mode = options_.mode;
   state_.require_client_cert = !options_.client_ca_file.empty();
+  state_.rbac = options_.rbac;
   mode_changed_.expires_at(asio::steady_timer::time_point::max());
 }
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/address.h"
 #include "common/duration.h"
+#include "standin/rbac.h"
 
 namespace kha::standin {
 
@@ -36,12 +38,14 @@ struct Options {
   std::string endpoints_file;     // JSON list of "ip:port" for EndpointSlices
   std::string client_ca_file;     // when set: client certificates are requested, verified
                                   // against it, and required (401 otherwise) except on /_standin/
+  std::shared_ptr<const RbacGate> rbac{};  // when set: resource requests need a bearer token it allows
 };
 
 struct State {
   std::string identity;
   bool ready = true;
   bool require_client_cert = false;  // --client-ca given: anonymous requests get 401
+  std::shared_ptr<const RbacGate> rbac{};  // --rbac given: resource requests are authorized by it
   Mode mode = Mode::Normal;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::uint64_t requests = 0;      // requests answered, all listeners
