@@ -107,7 +107,11 @@ class DepsInstallsEveryTool(unittest.TestCase):
         r = subprocess.run([sys.executable, "support/run_unittest.py", test_file[len("tests/"):]], cwd=tools.TESTS,
                            env=env, capture_output=True, text=True, timeout=600)
         self.assertIn(r.returncode, (0, 77), f"{test_file} failed without {tool}:\n{r.stderr[-3000:]}")
-        self.assertRegex(r.stderr, rf"skipped .*{tool}", f"{test_file} did not say why it skipped:\n{r.stderr[-3000:]}")
+        # A file may bring its own stand-in for the tool (test_discovery_rbac.py gives a
+        # script the one kubectl answer it needs) and pass; what it skips names the tool.
+        if r.returncode == 77 or "skipped" in r.stderr:
+            self.assertRegex(r.stderr, rf"skipped .*{tool}",
+                             f"{test_file} did not say why it skipped:\n{r.stderr[-3000:]}")
 
 
 if __name__ == "__main__":
