@@ -30,7 +30,9 @@ BackendPtr BackendSet::pick(const BackendList& list, const std::vector<const Bac
   candidates.reserve(list.size());
   for (const auto& b : list) {
     const bool excluded = b->removed() || std::find(tried.begin(), tried.end(), b.get()) != tried.end();
-    candidates.push_back({b->up(), excluded, b->stats().active_sessions.load(std::memory_order_relaxed)});
+    const auto& s = b->stats();
+    candidates.push_back({b->up(), excluded,
+                          s.active_sessions.load(std::memory_order_relaxed) + s.connecting.load(std::memory_order_relaxed)});
   }
   const auto cursor = cursor_.fetch_add(1, std::memory_order_relaxed);
   const auto choice = select_backend(candidates, balance(), cursor);

@@ -27,6 +27,9 @@ inline constexpr std::array<double, 13> kConnectLatencyBuckets{0.0005, 0.001, 0.
 
 struct BackendStats {
   std::atomic<std::int64_t> active_sessions{0};
+  // Connects racing for a client now: leastconn counts them with the sessions, so that
+  // a burst of new clients (reconnecting watches) spreads evenly before any answered.
+  std::atomic<std::int64_t> connecting{0};
   std::atomic<std::uint64_t> sessions_total{0};
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> bytes_to_backend{0};

@@ -6,7 +6,8 @@
 //     whole frontend looks down, trying them all beats refusing every client.
 //  2. roundrobin: the first candidate at or after `rr_cursor` (mod n), so the order
 //     is stable and spreads load evenly (the document's HAProxy example).
-//     leastconn: the candidate with the fewest active sessions; ties go to the
+//     leastconn: the candidate with the fewest active sessions (connects in flight
+//     included); ties go to the
 //     first at or after `rr_cursor`, so equal backends still rotate (nginx least_conn).
 #pragma once
 

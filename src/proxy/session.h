@@ -79,6 +79,8 @@ struct Attempt final : HubTarget {
   void close_socket();
   // Hands the socket over (the winner's goes to the relay).
   int take_socket();
+  // Stops counting as a connect in flight to the backend (failed, orphaned or gone).
+  void uncount();
 
   Hub& hub;
   Session* session;  // null once orphaned or retired
@@ -89,6 +91,7 @@ struct Attempt final : HubTarget {
   std::optional<HubClock::time_point> first_sent;  // when client bytes were first written
   std::size_t sent = 0;                            // client bytes written to this backend
   bool shut_write = false;                         // the client's EOF was forwarded
+  bool counted = true;                             // in backend->stats().connecting
   // An orphan's verdict: silence for the connect timeout is a passive failure.
   FrontendPtr frontend;
   std::chrono::milliseconds connect_timeout{0};

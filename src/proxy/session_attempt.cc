@@ -37,11 +37,20 @@ std::optional<tcp::endpoint> literal_endpoint(const HostPort& addr) {
 
 // ---------------------------------------------------------------- Attempt
 
-Attempt::Attempt(Hub& h, Session& s, pool::BackendPtr b) : hub(h), session(&s), backend(std::move(b)) {}
+Attempt::Attempt(Hub& h, Session& s, pool::BackendPtr b) : hub(h), session(&s), backend(std::move(b)) {
+  backend->stats().connecting.fetch_add(1, std::memory_order_relaxed);
+}
 
 Attempt::~Attempt() {
   hub.clear_deadline(*this);
   close_socket();
+  uncount();
+}
+
+void Attempt::uncount() {
+  if (!counted) return;
+  counted = false;
+  backend->stats().connecting.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Attempt::close_socket() {
@@ -162,6 +171,7 @@ void Session::connected(Attempt& a) {
 void Session::attempt_failed(Attempt& a, const std::string& reason, bool blame_backend) {
   a.state = Attempt::State::Failed;
   a.close_socket();
+  a.uncount();
   if (!blame_backend) return;
   a.backend->stats().connect_failures.fetch_add(1, std::memory_order_relaxed);
   if (frontend_->passive_failure) frontend_->passive_failure(a.backend, reason);

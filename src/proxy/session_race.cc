@@ -177,12 +177,14 @@ void Session::hand_over(Attempt& winner, const char* reply, std::size_t reply_si
   const auto connect_timeout = race->settings.connect_timeout;
   fd_[1] = winner.take_socket();
   backend_ = winner.backend;
+  winner.uncount();  // counted from here on as an active session
   for (auto& a : race->attempts) {
     a->session = nullptr;
     if (a.get() != &winner && a->state == Attempt::State::Connected && a->first_sent) {
       // A loser that was sent bytes: silence for the whole connect timeout is a
       // passive failure (a hung backend), an answer is not.
       a->state = Attempt::State::Orphan;
+      a->uncount();  // it will be closed, whatever it answers
       a->frontend = frontend_;
       a->connect_timeout = connect_timeout;
       hub_.set_deadline(*a, *a->first_sent + connect_timeout);
