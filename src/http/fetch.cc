@@ -1,0 +1,89 @@
+// fetch(): a blocking request on a private io_context (see fetch.h).
+#include "http/fetch.h"
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+
+#include "common/address.h"
+#include "http/client.h"
+#include "http/request.h"
+
+namespace kha::http {
+namespace {
+
+using asio::ip::tcp;
+
+asio::awaitable<void> run(HostPort where, const std::string& target, const FetchOptions& options, FetchResult* out) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(where.host, std::to_string(where.port),
+                                                           asio::experimental::as_tuple(asio::use_awaitable));
+  if (rec) {
+    out->error = "cannot resolve " + where.host + ": " + rec.message();
+    co_return;
+  }
+  Client client(executor, ClientOptions{.timeout = options.timeout});
+  auto work = [&]() -> asio::awaitable<std::optional<Error>> {
+    std::optional<Error> error;
+    for (const auto& entry : endpoints) {
+      error = co_await client.connect(entry.endpoint());
+      if (!error) {
+        Request request{.method = options.method,
+                        .target = target,
+                        .host = HostPort{entry.endpoint().address().to_string(), entry.endpoint().port()}.to_string(),
+                        .user_agent = options.user_agent,
+                        .body = options.body};
+        ResponseParser parser(options.limits);
+        error = co_await client.exchange(serialize(request), parser);
+        if (!error) {
+          out->status = parser.head().status;
+          out->content_type = std::string(parser.head().field("content-type"));
+          out->body = parser.take_body();
+        }
+        co_return error;
+      }
+    }
+    co_return error;
+  };
+  const auto result = co_await client.bounded(work());
+  if (!result) {
+    out->error = "timed out after " + std::to_string(options.timeout.count()) + "ms";
+  } else if (*result) {
+    // A refused or unreachable connect reads as the system says it ("Connection refused").
+    out->error = (*result)->stage == Stage::Connect ? (*result)->ec.message() : (*result)->reason;
+  }
+}
+
+}  // namespace
+
+FetchResult fetch(const std::string& address, const std::string& target, const FetchOptions& options) {
+  FetchResult out;
+  std::string why;
+  const auto hp = parse_host_port(address, &why);
+  if (!hp) {
+    out.error = "bad address \"" + address + "\": " + why;
+    return out;
+  }
+  try {
+    asio::io_context io;
+    bool done = false;
+    asio::co_spawn(io, run(*hp, target, options, &out), [&](std::exception_ptr e) {
+      done = true;
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          out.error = ex.what();
+        }
+      }
+    });
+    // The client's deadline bounds connect and exchange; this bounds name resolution too.
+    io.run_for(options.timeout + std::chrono::milliseconds(100));
+    if (!done) out.error = "timed out after " + std::to_string(options.timeout.count()) + "ms";
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  return out;
+}
+
+}  // namespace kha::http
