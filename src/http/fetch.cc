@@ -1,6 +1,8 @@
 // fetch(): a blocking request on a private io_context (see fetch.h).
 #include "http/fetch.h"
 
+#include <vector>
+
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 
@@ -15,26 +17,39 @@ using asio::ip::tcp;
 
 asio::awaitable<void> run(HostPort where, const std::string& target, const FetchOptions& options, FetchResult* out) {
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(where.host, std::to_string(where.port),
-                                                           asio::experimental::as_tuple(asio::use_awaitable));
-  if (rec) {
-    out->error = "cannot resolve " + where.host + ": " + rec.message();
-    co_return;
+  std::vector<tcp::endpoint> endpoints;
+  asio::error_code ec;
+  const auto literal = asio::ip::make_address(where.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, where.port);  // no resolver (and no resolver thread) for an IP
+  } else {
+    tcp::resolver resolver(executor);
+    auto [rec, results] = co_await resolver.async_resolve(where.host, std::to_string(where.port),
+                                                          asio::experimental::as_tuple(asio::use_awaitable));
+    if (rec) {
+      out->error = "cannot resolve " + where.host + ": " + rec.message();
+      co_return;
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) {
+      out->error = "cannot resolve " + where.host + ": no addresses";
+      co_return;
+    }
   }
   Client client(executor, ClientOptions{.timeout = options.timeout});
   auto work = [&]() -> asio::awaitable<std::optional<Error>> {
     std::optional<Error> error;
-    for (const auto& entry : endpoints) {
-      error = co_await client.connect(entry.endpoint());
+    for (const auto& endpoint : endpoints) {
+      error = co_await client.connect(endpoint);
       if (!error) {
         Request request{.method = options.method,
                         .target = target,
-                        .host = HostPort{entry.endpoint().address().to_string(), entry.endpoint().port()}.to_string(),
+                        .host = HostPort{endpoint.address().to_string(), endpoint.port()}.to_string(),
                         .user_agent = options.user_agent,
                         .body = options.body};
         ResponseParser parser(options.limits);
-        error = co_await client.exchange(serialize(request), parser);
+        const std::string text = serialize(request);
+        error = co_await client.exchange(text, parser);
         if (!error) {
           out->status = parser.head().status;
           out->content_type = std::string(parser.head().field("content-type"));
