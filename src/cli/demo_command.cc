@@ -20,8 +20,13 @@
 #include <asio/ssl.hpp>
 
 #include "admin/backends_view.h"
-#include "admin/http_client.h"
 #include "cli/commands.h"
+#include "common/log.h"
+#include "http/client.h"
+#include "http/fetch.h"
+#include "http/request.h"
+#include "tls/asio_context.h"
+#include "tls/context.h"
 
 extern char** environ;
 
@@ -79,29 +84,28 @@ int free_port() {
 }
 
 // One HTTPS GET /version through the proxy; returns the stand-in's identity or "".
-std::string who_answers(int port) {
+std::string who_answers(int port, asio::ssl::context& tls) {
   asio::io_context io;
-  asio::ssl::context tls(asio::ssl::context::tls_client);
-  tls.set_verify_mode(asio::ssl::verify_none);  // the stand-ins' certificates are self-signed
-  asio::ssl::stream<asio::ip::tcp::socket> stream(io, tls);
-  std::string reply;
+  std::string identity;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    asio::error_code ec;
-    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
-    co_await stream.next_layer().async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    co_await stream.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    const std::string request = "GET /version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    co_await asio::async_write(stream, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    co_await asio::async_read(stream, asio::dynamic_buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
-  }, asio::detached);
-  io.run_for(3s);
-  const std::string key = "X-Standin-Identity: ";
-  const auto at = reply.find(key);
-  if (at == std::string::npos) return "";
-  return reply.substr(at + key.size(), reply.find("\r\n", at) - at - key.size());
+    const auto executor = co_await asio::this_coro::executor;
+    http::ClientOptions options;
+    options.tls = &tls;
+    options.verify_name = false;  // the stand-ins' certificates are self-signed
+    options.timeout = 3s;
+    http::Client client(executor, std::move(options));
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    http::ResponseParser parser;
+    auto work = [&]() -> asio::awaitable<std::optional<http::Error>> {
+      if (auto error = co_await client.connect(ep)) co_return error;
+      const std::string request = http::serialize({.target = "/version", .host = "localhost"});
+      co_return co_await client.exchange(request, parser);
+    };
+    const auto result = co_await client.bounded(work());
+    if (result && !*result) identity = std::string(parser.head().field("X-Standin-Identity"));
+  }, log::CoroutineEnd{"demo_request"});
+  io.run();
+  return identity;
 }
 
 struct Round {
@@ -109,10 +113,10 @@ struct Round {
   int failed = 0;
 };
 
-Round send_requests(int port, int count) {
+Round send_requests(int port, int count, asio::ssl::context& tls) {
   Round r;
   for (int i = 0; i < count; ++i) {
-    const auto id = who_answers(port);
+    const auto id = who_answers(port, tls);
     if (id.empty()) ++r.failed;
     else ++r.by_backend[id];
   }
@@ -157,16 +161,26 @@ int run_demo(int requests) {
     return 1;
   }
   const auto deadline = Clock::now() + 10s;
-  while (!admin::http_get(admin, "/healthz", 500ms).ok() && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  while (!http::fetch(admin, "/healthz", {.timeout = 500ms}).ok() && Clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
 
-  const Round before = send_requests(port, requests);
+  // The stand-ins' certificates are self-signed: the demo does not verify them.
+  auto made = tls::make_client_context({.verify = false});
+  if (!made) {
+    std::cerr << "kha demo: " << made.errors().front().message << "\n";
+    stop_child(*proxy);
+    cleanup();
+    return 1;
+  }
+  asio::ssl::context tls = tls::adopt(std::move(made.value()));
+  const Round before = send_requests(port, requests, tls);
   print_round("requests with 3 apiservers", before);
   std::cout << "killing " << names[1] << " (SIGKILL)\n";
   stop_child(standins[1], SIGKILL);
-  const Round after = send_requests(port, requests * 2);
+  const Round after = send_requests(port, requests * 2, tls);
   print_round("requests after the kill    ", after);
 
-  const auto view = admin::http_get(admin, "/backends", 2s);
+  const auto view = http::fetch(admin, "/backends", {.timeout = 2s});
   std::string why;
   if (auto parsed = view.ok() ? admin::parse_backends_json(view.body, &why) : std::nullopt)
     std::cout << "\n" << admin::render_table(*parsed);

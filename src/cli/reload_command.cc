@@ -6,9 +6,9 @@
 #include <iostream>
 #include <string>
 
-#include "admin/http_client.h"
 #include "cli/commands.h"
 #include "common/address.h"
+#include "http/fetch.h"
 
 namespace kha::cli {
 namespace {
@@ -20,7 +20,7 @@ int run_reload(const std::string& admin_address) {
     return 2;
   }
   // Reload binds listeners and resolves names: allow it more than a page fetch.
-  const auto r = admin::http_request(admin_address, "POST", "/reload", std::chrono::seconds(30));
+  const auto r = http::fetch(admin_address, "/reload", {.method = "POST", .timeout = std::chrono::seconds(30)});
   if (!r.ok()) {
     std::cerr << "kha reload: cannot reach the admin endpoint http://" << admin_address << "/reload: " << r.error
               << "\n  is kha proxy running, with admin.listen " << admin_address

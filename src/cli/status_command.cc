@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/backends_view.h"
-#include "admin/http_client.h"
 #include "cli/commands.h"
 #include "common/address.h"
 #include "common/duration.h"
+#include "http/fetch.h"
 
 namespace kha::cli {
 namespace {
@@ -28,7 +28,7 @@ struct StatusOptions {
 std::optional<std::string> fetch(const std::string& endpoint, const std::string& path,
                                  std::chrono::milliseconds timeout, const std::string& what, const std::string& hint) {
   const std::string url = "http://" + endpoint + path;
-  const auto r = admin::http_get(endpoint, path, timeout);
+  const auto r = http::fetch(endpoint, path, {.timeout = timeout});
   if (!r.ok()) {
     std::cerr << "kha status: cannot reach " << what << " " << url << ": " << r.error << "\n  " << hint << '\n';
     return std::nullopt;

@@ -7,14 +7,13 @@
 //
 // Discovery only reports sets; ProxyServer reconciles them (kept backends keep their
 // health and sessions) and never drops to zero because a list came back empty.
-// The last learned set is kept in a state file (written to a temporary file and
-// renamed), so that a restart during an API outage starts from it.
+// The last learned set is kept in a state file (discovery_state.h), so that a restart
+// during an API outage starts from it. The kubeconfig is read by kubeconfig.h, the
+// EndpointSlice JSON by slice_json.h; HTTP and TLS are the shared client's (src/http).
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,33 +21,11 @@
 
 #include "common/address.h"
 #include "config/schema.h"
+#include "daemon/discovery_state.h"
+#include "daemon/kubeconfig.h"
+#include "daemon/slice_json.h"
 
 namespace kha::daemon {
-
-// What a kubeconfig says about its current context. PEM texts are loaded (from the
-// *-data fields, base64, or the files they name, relative to the kubeconfig).
-struct Kubeconfig {
-  std::string server;             // "https://10.0.0.1:6443"
-  std::string server_host;        // "10.0.0.1": SNI and the name to verify
-  std::string ca_pem;             // "" = system trust store
-  bool insecure_skip_verify = false;
-  std::string client_cert_pem;    // both or neither
-  std::string client_key_pem;
-  std::string token;              // bearer token ("" = none)
-};
-
-// Parses `path`. Errors name the file and the key ("kubeconfig /x: users[0].user.client-key: cannot read ...").
-std::optional<Kubeconfig> load_kubeconfig(const std::string& path, std::string* error);
-
-// The state file: {"frontend": NAME, "backends": ["10.0.0.1:6443", ...]}.
-// load: nullopt with *error when missing (error "") or corrupt (error says why).
-std::optional<std::vector<HostPort>> load_state(const std::string& path, std::string* error);
-// Atomic: writes path.tmp, fsyncs it, renames it over path. Returns "" or why not.
-std::string save_state(const std::string& path, const std::string& frontend, const std::vector<HostPort>& backends);
-
-// The backends an EndpointSlice names: ready endpoints, with `port_override` (0 = the
-// slice's first port). IPv6 addresses are kept bare in HostPort::host.
-std::vector<HostPort> slice_backends(const std::string& slice_json_text, int port_override);
 
 class Discovery {
  public:

@@ -1,47 +1,33 @@
+// Probes: tcp, tls and https health checks on the shared HTTP client (see probe.h).
 #include "health/probe.h"
 
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <exception>
 #include <string_view>
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-
+#include "common/address.h"
 #include "common/local_error.h"
-#include "health/http_reply.h"
+#include "http/client.h"
+#include "http/request.h"
+#include "tls/asio_context.h"
+#include "tls/context.h"
 
 namespace kha::health {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using http::Stage;
 
-constexpr std::size_t kMaxReply = 16 * 1024;  // bytes of reply read; the rest is ignored
+// Bytes of reply body judged; the rest is ignored (a probe needs the status and a hint).
+constexpr std::size_t kMaxBody = 16 * 1024;
 
 // A connect that failed for want of kha's own resources (no descriptor for the socket,
 // no local port) is no evidence against the backend: Layer::Local is not counted.
 Layer connect_layer(const std::error_code& ec) {
   return ec.category() == std::system_category() && is_local_resource_error(ec.value()) ? Layer::Local
                                                                                          : Layer::Connect;
-}
-
-// Where a probe is; read when the timeout fires to say which stage was too slow.
-enum class Stage { Connect, Handshake, Request, ReplyHead, ReplyBody };
-
-const char* stage_text(Stage s) {
-  switch (s) {
-    case Stage::Connect: return "during connect";
-    case Stage::Handshake: return "during TLS handshake";
-    case Stage::Request: return "sending HTTP request";
-    case Stage::ReplyHead: return "waiting for HTTP status";
-    case Stage::ReplyBody: return "reading HTTP body";
-  }
-  return "?";
 }
 
 Layer stage_layer(Stage s) {
@@ -52,162 +38,74 @@ Layer stage_layer(Stage s) {
   }
 }
 
+// Where a failed exchange stopped: TLS alerts after the handshake (a rejected client
+// certificate under TLS 1.3) are still the TLS layer's.
+Layer error_layer(const http::Error& e) {
+  if (e.stage == Stage::Connect) return connect_layer(e.ec);
+  if (e.ec && e.ec.category() == asio::error::get_ssl_category()) return Layer::Tls;
+  return stage_layer(e.stage);
+}
+
 std::chrono::microseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
 }
 
-bool is_ip_literal(const std::string& host) {
-  asio::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
 std::string host_header(const std::string& name, const tcp::endpoint& endpoint) {
-  std::string host = name.empty() ? endpoint.address().to_string() : name;
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return host + ":" + std::to_string(endpoint.port());
+  return wrap_ipv6(name.empty() ? endpoint.address().to_string() : name) + ":" + std::to_string(endpoint.port());
 }
 
-// The reason for a failed handshake, with the verify error when there is one.
-std::string handshake_reason(TlsStream& stream, const asio::error_code& ec) {
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-    return "TLS handshake: peer closed the connection";
-  }
-  std::string reason = "TLS handshake: " + ec.message();
-  const long verify = SSL_get_verify_result(stream.native_handle());
-  if (verify != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-  return reason;
-}
-
-bool is_eof(const asio::error_code& ec) {
-  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-}
-
-// Sends the GET and judges the reply. The stream is connected and handshaken.
-asio::awaitable<Outcome> exchange(const config::HealthCheck& check, TlsStream& stream,
-                                  const std::string& host, Stage& stage, Clock::time_point start) {
-  stage = Stage::Request;
-  const std::string request = make_get_request(check.path, host);
-  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request),
-                                                   as_tuple(asio::use_awaitable));
-  (void)written;
-  if (wec) co_return Outcome::failure(Layer::Http, "send request: " + wec.message(), since(start));
-
-  stage = Stage::ReplyHead;
-  std::string bytes;
-  std::optional<ReplyHead> head;
-  bool eof = false;
-  char chunk[4096];
-  while (true) {
-    std::string error;
-    if (!head) head = parse_reply_head(bytes, &error);
-    if (!error.empty()) co_return Outcome::failure(Layer::Http, error, since(start));
-    if (head) {
-      stage = Stage::ReplyBody;
-      const std::string_view body = std::string_view(bytes).substr(head->size);
-      if (eof || body_complete(*head, body) || bytes.size() >= kMaxReply) break;
-    } else if (eof || bytes.size() >= kMaxReply) {
-      co_return Outcome::failure(Layer::Http,
-                                 bytes.empty() ? "connection closed before any reply"
-                                               : "reply head incomplete: " + excerpt(bytes, 60),
-                                 since(start));
-    }
-    auto [rec, n] = co_await stream.async_read_some(asio::buffer(chunk), as_tuple(asio::use_awaitable));
-    bytes.append(chunk, n);
-    if (is_eof(rec)) {
-      eof = true;
-    } else if (rec.category() == asio::error::get_ssl_category()) {
-      // TLS 1.3: a rejected client certificate arrives as an alert on the first read.
-      co_return Outcome::failure(Layer::Tls, "TLS: " + rec.message(), since(start));
-    } else if (rec) {
-      co_return Outcome::failure(Layer::Http, "read reply: " + rec.message(), since(start),
-                                 head ? head->status : 0);
-    }
-  }
-
-  const std::string body = excerpt(decode_body(*head, std::string_view(bytes).substr(head->size)), 80);
-  if (head->status != check.expect_status) {
-    std::string reason = "HTTP status " + std::to_string(head->status) + ", expected " +
-                         std::to_string(check.expect_status);
+// Sends the GET and judges the reply. The client is connected and handshaken.
+asio::awaitable<Outcome> exchange(const config::HealthCheck& check, http::Client& client, const std::string& host,
+                                  Clock::time_point start) {
+  const std::string request = http::serialize(
+      {.target = check.path, .host = host, .user_agent = "kha-health-check"});
+  http::ResponseParser parser({.max_head = 16 * 1024, .max_body = kMaxBody, .cut_body = true});
+  auto error = co_await client.exchange(request, parser);
+  // A reply whose status arrived but whose body was cut short is judged by its status.
+  if (error && !(parser.has_head() && !error->ec && client.stage() == Stage::ReplyBody))
+    co_return Outcome::failure(error_layer(*error), error->reason, since(start),
+                               parser.has_head() ? parser.head().status : 0);
+  const int status = parser.head().status;
+  const std::string body = http::excerpt(parser.body(), 80);
+  if (status != check.expect_status) {
+    std::string reason = "HTTP status " + std::to_string(status) + ", expected " + std::to_string(check.expect_status);
     if (!body.empty()) reason += ": " + body;
-    co_return Outcome::failure(Layer::Http, std::move(reason), since(start), head->status);
+    co_return Outcome::failure(Layer::Http, std::move(reason), since(start), status);
   }
-  std::string reason = "HTTP status " + std::to_string(head->status);
+  std::string reason = "HTTP status " + std::to_string(status);
   if (body != "ok") reason += ", body not ok: " + (body.empty() ? std::string("(empty)") : body);
-  co_return Outcome::success(Layer::Http, std::move(reason), since(start), head->status);
+  co_return Outcome::success(Layer::Http, std::move(reason), since(start), status);
 }
 
-// The probe without its deadline: returns when it is decided or cancelled.
-asio::awaitable<Outcome> run(const config::HealthCheck& check, tcp::endpoint endpoint,
-                             const std::string& host, std::shared_ptr<asio::ssl::context> tls,
-                             Stage& stage, Clock::time_point start) {
-  auto executor = co_await asio::this_coro::executor;
-  stage = Stage::Connect;
-  if (check.kind == config::CheckKind::Tcp) {
-    tcp::socket socket(executor);
-    auto [ec] = co_await socket.async_connect(endpoint, as_tuple(asio::use_awaitable));
-    if (ec) co_return Outcome::failure(connect_layer(ec), "connect: " + ec.message(), since(start));
-    co_return Outcome::success(Layer::Connect, "connected", since(start));
-  }
-
-  TlsStream stream(executor, *tls);
-  auto [ec] = co_await stream.lowest_layer().async_connect(endpoint, as_tuple(asio::use_awaitable));
-  if (ec) co_return Outcome::failure(connect_layer(ec), "connect: " + ec.message(), since(start));
-  asio::error_code nodelay_ec;
-  stream.lowest_layer().set_option(tcp::no_delay(true), nodelay_ec);
-
-  const std::string name = !check.tls.server_name.empty() ? check.tls.server_name
-                           : !host.empty()                ? host
-                                                          : endpoint.address().to_string();
-  if (!is_ip_literal(name)) SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
-  if (check.tls.verify) stream.set_verify_callback(asio::ssl::host_name_verification(name));
-
-  stage = Stage::Handshake;
-  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client,
-                                               as_tuple(asio::use_awaitable));
-  if (hec) co_return Outcome::failure(Layer::Tls, handshake_reason(stream, hec), since(start));
+// The probe without its deadline: returns when it is decided.
+asio::awaitable<Outcome> run(const config::HealthCheck& check, tcp::endpoint endpoint, const std::string& name,
+                             http::Client& client, Clock::time_point start) {
+  if (auto error = co_await client.connect(endpoint))
+    co_return Outcome::failure(error_layer(*error), error->reason, since(start));
+  if (check.kind == config::CheckKind::Tcp) co_return Outcome::success(Layer::Connect, "connected", since(start));
   if (check.kind == config::CheckKind::Tls) {
     co_return Outcome::success(Layer::Tls,
-                               std::string("TLS handshake completed (") +
-                                   SSL_get_version(stream.native_handle()) + ")",
+                               std::string("TLS handshake completed (") + SSL_get_version(client.ssl()) + ")",
                                since(start));
   }
-  co_return co_await exchange(check, stream, host_header(name, endpoint), stage, start);
+  co_return co_await exchange(check, client, host_header(name, endpoint), start);
 }
 
 }  // namespace
 
-std::shared_ptr<asio::ssl::context> make_tls_context(const config::TlsClient& tls,
-                                                     std::string* error) {
-  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
-  asio::error_code ec;
-  auto fail = [&](const char* field, const std::string& file) {
-    if (error) *error = std::string("cannot load ") + field + " " + file + ": " + ec.message();
+std::shared_ptr<asio::ssl::context> make_tls_context(const config::TlsClient& tls, std::string* error) {
+  if (tls.verify && tls.ca_file.empty()) {
+    if (error) *error = "tls.verify is true but tls.ca_file is empty";
     return nullptr;
-  };
-  if (tls.verify) {
-    context->set_verify_mode(asio::ssl::verify_peer, ec);
-    if (tls.ca_file.empty()) {
-      if (error) *error = "tls.verify is true but tls.ca_file is empty";
-      return nullptr;
-    }
-    context->load_verify_file(tls.ca_file, ec);
-    if (ec) return fail("ca_file", tls.ca_file);
-  } else {
-    context->set_verify_mode(asio::ssl::verify_none, ec);
   }
-  if (!tls.cert_file.empty() || !tls.key_file.empty()) {
-    if (tls.cert_file.empty() || tls.key_file.empty()) {
-      if (error) *error = "tls.cert_file and tls.key_file must be given together";
-      return nullptr;
-    }
-    context->use_certificate_chain_file(tls.cert_file, ec);
-    if (ec) return fail("cert_file", tls.cert_file);
-    context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
-    if (ec) return fail("key_file", tls.key_file);
+  auto made = tls::make_client_context(
+      {.verify = tls.verify, .ca_file = tls.ca_file, .cert_file = tls.cert_file, .key_file = tls.key_file});
+  if (!made) {
+    const Diagnostic& d = made.errors().front();
+    if (error) *error = d.file.empty() ? d.key + ": " + d.message : "cannot load " + d.key + " " + d.file + ": " + d.message;
+    return nullptr;
   }
-  return context;
+  return std::make_shared<asio::ssl::context>(tls::adopt(std::move(made.value())));
 }
 
 asio::awaitable<Outcome> probe(const config::HealthCheck& check, asio::ip::tcp::endpoint endpoint,
@@ -227,19 +125,26 @@ asio::awaitable<Outcome> probe(const config::HealthCheck& check, asio::ip::tcp::
     tls = make_tls_context(check.tls, &error);
     if (!tls) co_return Outcome::failure(Layer::Tls, "tls setup: " + error);
   }
-  Stage stage = Stage::Connect;
-  asio::steady_timer deadline(co_await asio::this_coro::executor, check.timeout);
+  const std::string name = !check.tls.server_name.empty() ? check.tls.server_name
+                           : !host_for_sni.empty()         ? host_for_sni
+                                                           : endpoint.address().to_string();
+  // Named first: GCC 12 mishandles temporaries in a full-expression that also awaits.
+  const auto executor = co_await asio::this_coro::executor;
+  http::ClientOptions options;
+  options.tls = check.kind == config::CheckKind::Tcp ? nullptr : tls.get();
+  options.peer_name = name;
+  options.verify_name = check.tls.verify;
+  options.timeout = check.timeout;
+  http::Client client(executor, std::move(options));
   try {
-    auto result = co_await (run(check, endpoint, host_for_sni, tls, stage, start) ||
-                            deadline.async_wait(asio::use_awaitable));
-    if (result.index() == 0) co_return std::get<0>(std::move(result));
+    auto result = co_await client.bounded(run(check, endpoint, name, client, start));
+    if (result) co_return std::move(*result);
     co_return Outcome::failure(Layer::Timeout,
-                               "timeout after " + format_duration(check.timeout) + " " +
-                                   stage_text(stage),
+                               "timeout after " + format_duration(check.timeout) + " " + stage_text(client.stage()),
                                since(start));
   } catch (const std::exception& e) {
     // Both branches were cancelled from outside (the checker stopped).
-    co_return Outcome::failure(stage_layer(stage), std::string("probe cancelled: ") + e.what(),
+    co_return Outcome::failure(stage_layer(client.stage()), std::string("probe cancelled: ") + e.what(),
                                since(start));
   }
 }

@@ -1,5 +1,8 @@
 #include "tls/context.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
 #include "common/address.h"
 
 namespace kha::tls {
@@ -18,11 +21,53 @@ SslCtxPtr new_context(const SSL_METHOD* method) {
   return ctx;
 }
 
+BioPtr memory_bio(const std::string& text) {
+  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+// Adds every certificate of PEM `text` to the context's trust store; false when none could be.
+bool trust_pem(SSL_CTX* ctx, const std::string& text) {
+  BioPtr bio = memory_bio(text);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int added = 0;
+  while (X509Ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
+    if (X509_STORE_add_cert(store, cert.get()) != 1) return false;
+    ++added;
+  }
+  ERR_clear_error();  // the read past the last certificate leaves "no start line"
+  return added > 0;
+}
+
+// A certificate chain (leaf first) and its key as PEM texts.
+bool use_pem_identity(SSL_CTX* ctx, const std::string& cert_text, const std::string& key_text) {
+  BioPtr bio = memory_bio(cert_text);
+  X509Ptr leaf{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+  if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1) return false;
+  SSL_CTX_clear_chain_certs(ctx);
+  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+      X509_free(extra);
+      return false;
+    }
+  }
+  ERR_clear_error();
+  BioPtr key_bio = memory_bio(key_text);
+  PkeyPtr key{PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)};
+  return key && SSL_CTX_use_PrivateKey(ctx, key.get()) == 1;
+}
+
 // Loads a certificate chain and key, from files or memory, and checks they match.
 Diagnostics use_identity(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file,
-                         const CertifiedKey* identity) {
+                         const CertifiedKey* identity, const std::string& cert_text = {},
+                         const std::string& key_text = {}) {
   Diagnostics errors;
-  if (identity != nullptr) {
+  if (!cert_text.empty() || !key_text.empty()) {
+    if (cert_text.empty() || key_text.empty())
+      errors.push_back(Diagnostic{"", 0, 0, cert_text.empty() ? "cert_file" : "key_file",
+                                  "client certificate and key must be given together"});
+    else if (!use_pem_identity(ctx, cert_text, key_text))
+      errors.push_back(Diagnostic{"", 0, 0, "cert_file", "cannot use PEM certificate and key: " + take_errors()});
+  } else if (identity != nullptr) {
     if (SSL_CTX_use_certificate(ctx, identity->cert.get()) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, identity->key.get()) != 1)
       errors.push_back(Diagnostic{"", 0, 0, "cert_file", "cannot use in-memory certificate: " + take_errors()});
@@ -62,14 +107,17 @@ Result<SslCtxPtr> make_client_context(const ClientOptions& o) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     if (!o.ca_file.empty() && SSL_CTX_load_verify_locations(ctx.get(), o.ca_file.c_str(), nullptr) != 1)
       errors.push_back(file_error("ca_file", o.ca_file, "cannot load PEM CA certificates"));
+    if (!o.ca_pem.empty() && !trust_pem(ctx.get(), o.ca_pem))
+      errors.push_back(Diagnostic{"", 0, 0, "ca_file", "cannot load PEM CA certificates: " + take_errors("no certificate")});
     if (o.ca_cert != nullptr && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), o.ca_cert) != 1)
       errors.push_back(Diagnostic{"", 0, 0, "ca_file", "cannot trust in-memory CA: " + take_errors()});
-    if (o.ca_file.empty() && o.ca_cert == nullptr && SSL_CTX_set_default_verify_paths(ctx.get()) != 1)
+    if (o.ca_file.empty() && o.ca_pem.empty() && o.ca_cert == nullptr &&
+        SSL_CTX_set_default_verify_paths(ctx.get()) != 1)
       errors.push_back(Diagnostic{"", 0, 0, "ca_file", "cannot load the system CA store: " + take_errors()});
   } else {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   }
-  Diagnostics identity = use_identity(ctx.get(), o.cert_file, o.key_file, o.identity);
+  Diagnostics identity = use_identity(ctx.get(), o.cert_file, o.key_file, o.identity, o.cert_pem, o.key_pem);
   errors.insert(errors.end(), identity.begin(), identity.end());
   if (!o.alpn.empty()) {
     std::string wire;

@@ -1,6 +1,7 @@
 // SSL_CTX factories for both sides of a TLS connection, and the per-connection peer-name
-// setup (SNI and hostname/IP verification). Health probes use the client side, the
-// stand-in apiserver the server side. Both require TLS 1.2 or later.
+// setup (SNI and hostname/IP verification). The client side is the one place kha builds a
+// client context (health probes, discovery, the demo); the stand-in apiserver uses the
+// server side. Both require TLS 1.2 or later.
 #pragma once
 
 #include <string>
@@ -16,19 +17,23 @@ namespace kha::tls {
 struct ClientOptions {
   // false: any certificate is accepted (HAProxy's `check-ssl verify none`, the
   // Kubespray document's choice). true: the chain must verify against ca_file
-  // (or ca_cert, or the system store when both are empty).
+  // (or ca_pem, or ca_cert, or the system store when all are empty).
   bool verify = false;
-  std::string ca_file;
+  std::string ca_file{};
+  std::string ca_pem{};     // PEM text of trust anchors (a kubeconfig's certificate-authority-data)
   X509* ca_cert = nullptr;  // in-memory trust anchor; borrowed, copied into the context
-  // Client certificate for servers that require authenticated probes: both files or neither.
-  std::string cert_file;
-  std::string key_file;
+  // Client certificate for servers that require authenticated probes: both files or neither,
+  // or both PEM texts (cert_pem: the chain, leaf first).
+  std::string cert_file{};
+  std::string key_file{};
+  std::string cert_pem{};
+  std::string key_pem{};
   const CertifiedKey* identity = nullptr;  // in-memory alternative to cert_file/key_file; borrowed
-  std::vector<std::string> alpn;           // offered protocols, e.g. {"http/1.1"}; empty = no ALPN
+  std::vector<std::string> alpn{};         // offered protocols, e.g. {"http/1.1"}; empty = no ALPN
 };
 
 // A client context. Errors carry key "ca_file", "cert_file" or "key_file", the file
-// name, and OpenSSL's reason.
+// name (none for PEM texts), and OpenSSL's reason.
 Result<SslCtxPtr> make_client_context(const ClientOptions& options);
 
 struct ServerOptions {

@@ -1,6 +1,7 @@
 // TrackChecker: follows the local proxy's readiness (`GET /readyz`, 2xx = pass) on its own
 // thread, every interval, each probe bounded by the timeout; `fall` failures in a row
-// make it failing, `rise` passes make it healthy again. A change wakes the speaker's
+// make it failing, `rise` passes make it healthy again (health::Tracker, the proxy's own
+// rise/fall rules). A change wakes the speaker's
 // loop through an eventfd. The first probe runs in start(), so the instance starts with a
 // known state instead of winning an election with a dead proxy.
 #pragma once
@@ -15,21 +16,8 @@
 
 namespace kha::vip {
 
-// Rise/fall debouncing of probe results, pure. Starts in the state given.
-class RiseFall {
- public:
-  RiseFall(int rise, int fall, bool healthy) : rise_(rise), fall_(fall), healthy_(healthy) {}
-  // Records one probe result; returns true when healthy() changed.
-  bool observe(bool ok);
-  bool healthy() const { return healthy_; }
-
- private:
-  int rise_, fall_;
-  bool healthy_;
-  int passes_ = 0, failures_ = 0;
-};
-
-// One probe: true when the URL answered 2xx within config.timeout. *why says what failed.
+// One probe (http::fetch): true when the URL answered 2xx within config.timeout. *why says
+// what failed ("Connection refused", "status 503", "timed out after 1000ms").
 bool probe_http(const TrackConfig& config, std::string* why);
 
 class TrackChecker {

@@ -1,136 +1,99 @@
+// VipConfig: reading the vip: section (through config::YamlReader) and its rules (see vip_config.h).
 #include "vip/vip_config.h"
 
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
-#include <fstream>
-#include <map>
 #include <set>
-#include <sstream>
 
 #include "common/address.h"
 #include "common/duration.h"
+#include "common/read_file.h"
+#include "config/yaml_reader.h"
 
 namespace kha::vip {
 namespace {
 
 using std::chrono::milliseconds;
 
-struct Parser {
-  std::string file;
-  Diagnostics errors;
-  std::map<std::string, YAML::Mark> marks;  // key path -> where its value is
+const std::vector<std::string_view> kVipKeys = {"interface", "vrid",  "priority", "advert_interval",
+                                                "preempt", "preempt_delay", "addresses", "peers",
+                                                "source", "track", "admin"};
+const std::vector<std::string_view> kTrackKeys = {"url", "weight", "interval", "timeout", "fall", "rise"};
 
-  void error(const YAML::Node& node, const std::string& key, const std::string& message) {
-    YAML::Mark m = node.Mark();
-    errors.push_back({file, m.line + 1, m.column + 1, key, message});
-  }
-  std::optional<std::string> scalar(const YAML::Node& node, const std::string& key) {
-    if (!node.IsScalar()) {
-      error(node, key, "expected a single value");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-  void integer(const YAML::Node& node, const std::string& key, int* out) {
-    auto s = scalar(node, key);
-    if (!s) return;
-    int v = 0;
-    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (ec != std::errc() || end != s->data() + s->size()) return error(node, key, "expected an integer, got \"" + *s + "\"");
-    *out = v;
-  }
-  void boolean(const YAML::Node& node, const std::string& key, bool* out) {
-    auto s = scalar(node, key);
-    if (!s) return;
-    if (*s == "true") *out = true;
-    else if (*s == "false") *out = false;
-    else error(node, key, "expected true or false, got \"" + *s + "\"");
-  }
-  void duration(const YAML::Node& node, const std::string& key, milliseconds* out) {
-    auto s = scalar(node, key);
-    if (!s) return;
-    DurationProblem problem{};
-    auto d = parse_duration(*s, &problem);
-    if (!d) return error(node, key, to_string(problem) + ", got \"" + *s + "\"");
-    *out = *d;
-  }
+// The vip: section through the config's YAML reader (config/yaml_reader.h): it records
+// where every key is, so that validate()'s findings are placed at file:line:column too.
+struct Parser {
+  config::YamlReader& reader;
+
+  // A list, or one scalar read as a list of one ("addresses: 10.0.0.1/24").
   std::vector<std::string> list(const YAML::Node& node, const std::string& key) {
     std::vector<std::string> out;
-    if (node.IsScalar() && !node.Scalar().empty()) return {node.Scalar()};
-    if (node.IsNull() || (node.IsScalar() && node.Scalar().empty())) return out;
-    if (!node.IsSequence()) {
-      error(node, key, "expected a list");
+    if (node.IsScalar()) {
+      if (!node.Scalar().empty()) out.push_back(node.Scalar());
       return out;
     }
-    for (std::size_t i = 0; i < node.size(); ++i)
-      if (auto s = scalar(node[i], key + "[" + std::to_string(i) + "]")) out.push_back(*s);
+    for (const auto& e : reader.list_entries(node, key, "values"))
+      if (std::string text; reader.read(e.value, e.path, &text)) out.push_back(text);
     return out;
   }
 
   void track(const YAML::Node& node, VipConfig* c) {
-    if (!node.IsMap()) return error(node, "vip.track", "expected a mapping with url, weight, interval, ...");
     TrackConfig t;
     bool has_url = false;
-    for (const auto& kv : node) {
-      std::string k = kv.first.as<std::string>();
-      std::string key = "vip.track." + k;
-      marks[key] = kv.second.Mark();
-      const YAML::Node& v = kv.second;
-      if (k == "url") {
-        if (auto s = scalar(v, key)) {
-          has_url = true;
-          if (std::string why = parse_track_url(*s, &t); !why.empty()) error(v, key, why);
-        }
-      } else if (k == "weight") integer(v, key, &t.weight);
-      else if (k == "interval") duration(v, key, &t.interval);
-      else if (k == "timeout") duration(v, key, &t.timeout);
-      else if (k == "fall") integer(v, key, &t.fall);
-      else if (k == "rise") integer(v, key, &t.rise);
-      else error(kv.first, key, "unknown key (expected url, weight, interval, timeout, fall, rise)");
+    if (!node.IsMap()) {
+      reader.error(node, "vip.track", "expected a map with url, weight, interval, ...");
+      return;
     }
-    if (!has_url) error(node, "vip.track.url", "required: the local proxy's readiness URL, e.g. http://127.0.0.1:8081/readyz");
+    for (const auto& e : reader.map_entries(node, "vip.track", kTrackKeys)) {
+      if (e.key == "url") {
+        std::string url;
+        if (reader.read(e.value, e.path, &url)) {
+          has_url = true;
+          if (std::string why = parse_track_url(url, &t); !why.empty()) reader.error(e.value, e.path, why);
+        }
+      } else if (e.key == "weight") reader.read(e.value, e.path, &t.weight);
+      else if (e.key == "interval") reader.read(e.value, e.path, &t.interval);
+      else if (e.key == "timeout") reader.read(e.value, e.path, &t.timeout);
+      else if (e.key == "fall") reader.read(e.value, e.path, &t.fall);
+      else if (e.key == "rise") reader.read(e.value, e.path, &t.rise);
+    }
+    if (!has_url) reader.error(node, "vip.track.url", "required: the local proxy's readiness URL, e.g. http://127.0.0.1:8081/readyz");
     c->track = t;
   }
 
   void section(const YAML::Node& vip, VipConfig* c) {
-    if (!vip.IsMap()) return error(vip, "vip", "expected a mapping (interface, vrid, priority, addresses, ...)");
-    for (const auto& kv : vip) {
-      std::string k = kv.first.as<std::string>();
-      std::string key = "vip." + k;
-      marks[key] = kv.second.Mark();
-      const YAML::Node& v = kv.second;
-      if (k == "interface") {
-        if (auto s = scalar(v, key)) c->interface = *s;
-      } else if (k == "vrid") integer(v, key, &c->vrid);
-      else if (k == "priority") integer(v, key, &c->priority);
-      else if (k == "advert_interval") duration(v, key, &c->advert_interval);
-      else if (k == "preempt") boolean(v, key, &c->preempt);
-      else if (k == "preempt_delay") duration(v, key, &c->preempt_delay);
-      else if (k == "addresses") {
-        for (const auto& s : list(v, key)) {
+    if (!vip.IsMap()) {
+      reader.error(vip, "vip", "expected a map (interface, vrid, priority, addresses, ...), got " + config::describe(vip));
+      return;
+    }
+    for (const auto& e : reader.map_entries(vip, "vip", kVipKeys)) {
+      const YAML::Node& v = e.value;
+      const std::string& key = e.path;
+      if (e.key == "interface") reader.read(v, key, &c->interface);
+      else if (e.key == "vrid") reader.read(v, key, &c->vrid);
+      else if (e.key == "priority") reader.read(v, key, &c->priority);
+      else if (e.key == "advert_interval") reader.read(v, key, &c->advert_interval);
+      else if (e.key == "preempt") reader.read(v, key, &c->preempt);
+      else if (e.key == "preempt_delay") reader.read(v, key, &c->preempt_delay);
+      else if (e.key == "addresses") {
+        for (const auto& text : list(v, key)) {
           std::string why;
-          if (auto p = parse_prefix(s, &why)) c->addresses.push_back(*p);
-          else error(v, key, why);
+          if (auto p = parse_prefix(text, &why)) c->addresses.push_back(*p);
+          else reader.error(v, key, why);
         }
-      } else if (k == "peers") {
-        for (const auto& s : list(v, key)) {
-          if (auto ip = parse_ip(s)) c->peers.push_back(*ip);
-          else error(v, key, "expected an IP address, got \"" + s + "\"");
+      } else if (e.key == "peers") {
+        for (const auto& text : list(v, key)) {
+          if (auto ip = parse_ip(text)) c->peers.push_back(*ip);
+          else reader.error(v, key, "expected an IP address, got \"" + text + "\"");
         }
-      } else if (k == "source") {
-        if (auto s = scalar(v, key); s && !s->empty()) {
-          if (auto ip = parse_ip(*s)) c->source = *ip;
-          else error(v, key, "expected an IP address, got \"" + *s + "\"");
+      } else if (e.key == "source") {
+        std::string text;
+        if (reader.read(v, key, &text) && !text.empty()) {
+          if (auto ip = parse_ip(text)) c->source = *ip;
+          else reader.error(v, key, "expected an IP address, got \"" + text + "\"");
         }
-      } else if (k == "track") track(v, c);
-      else if (k == "admin") {
-        if (auto s = scalar(v, key)) c->admin = *s;
-      } else {
-        error(kv.first, key,
-              "unknown key (expected interface, vrid, priority, advert_interval, preempt, preempt_delay, "
-              "addresses, peers, source, track, admin)");
-      }
+      } else if (e.key == "track") track(v, c);
+      else if (e.key == "admin") reader.read(v, key, &c->admin);
     }
   }
 };
@@ -202,38 +165,27 @@ Diagnostics validate(const VipConfig& c, const std::string& file) {
 }
 
 Result<VipConfig> parse_vip_yaml(const std::string& text, const std::string& file) {
-  Parser p{file, {}, {}};
+  config::YamlReader reader(file);
+  Parser p{reader};
   VipConfig c;
   try {
     YAML::Node root = YAML::Load(text);
     if (!root.IsMap() || !root["vip"]) return Diagnostic{file, 0, 0, "vip", "missing section: the file has no top-level vip: mapping"};
-    p.marks["vip"] = root["vip"].Mark();
     p.section(root["vip"], &c);
   } catch (const YAML::Exception& e) {
     return Diagnostic{file, e.mark.line + 1, e.mark.column + 1, "", "invalid YAML: " + e.msg};
   }
-  if (!p.errors.empty()) return p.errors;
+  if (Diagnostics errors = reader.take_diagnostics(); !errors.empty()) return errors;
   Diagnostics d = validate(c, file);
-  for (auto& e : d) {
-    // Point at the offending value, or at the vip: section for a missing key.
-    std::string key = e.key;
-    auto it = p.marks.find(key);
-    if (it == p.marks.end()) it = p.marks.find(key.substr(0, key.rfind('.')));
-    if (it != p.marks.end()) {
-      e.line = it->second.line + 1;
-      e.column = it->second.column + 1;
-    }
-  }
+  for (auto& e : d) reader.place(&e);  // at the offending value, or at its section for a missing key
   if (!d.empty()) return d;
   return c;
 }
 
 Result<VipConfig> load_vip_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Diagnostic{path, 0, 0, "", "cannot read the file"};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_vip_yaml(ss.str(), path);
+  const auto text = read_file(path);
+  if (!text) return Diagnostic{path, 0, 0, "", "cannot read the file"};
+  return parse_vip_yaml(*text, path);
 }
 
 }  // namespace kha::vip

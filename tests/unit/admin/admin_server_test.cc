@@ -1,5 +1,5 @@
 // AdminServer on loopback: routes, errors, bounds, timeouts, concurrency, address in use.
-// The server runs on its own io_context thread; clients are http_request() and raw sockets.
+// The server runs on its own io_context thread; clients are http::fetch() and raw sockets.
 #include "admin/admin_server.h"
 
 #include <arpa/inet.h>
@@ -12,12 +12,22 @@
 #include <future>
 #include <thread>
 
-#include "admin/http_client.h"
+#include "http/fetch.h"
 
 namespace kha::admin {
 namespace {
 
 using namespace std::chrono_literals;
+
+http::FetchResult http_get(const std::string& address, const std::string& path,
+                           std::chrono::milliseconds timeout = 5s) {
+  return http::fetch(address, path, {.timeout = timeout});
+}
+
+http::FetchResult http_request(const std::string& address, const std::string& method, const std::string& path,
+                               std::chrono::milliseconds timeout, const std::string& body = {}) {
+  return http::fetch(address, path, {.method = method, .body = body, .timeout = timeout});
+}
 
 // A blocking loopback client socket with a 5 s receive deadline.
 class RawClient {

@@ -1,31 +1,90 @@
-// Rise/fall debouncing of the tracked proxy check.
+// The tracking probe against a loopback server: 2xx passes, other statuses and refused
+// connections fail with the reason the speaker logs. (Rise/fall is health::Tracker's,
+// tested in tests/unit/health/tracker_test.cc.)
 #include <gtest/gtest.h>
+
+#include <asio.hpp>
+#include <thread>
 
 #include "vip/track_checker.h"
 
 namespace kha::vip {
 namespace {
 
-TEST(RiseFallTest, FallsAfterFallFailuresInARow) {
-  RiseFall r(2, 2, true);
-  EXPECT_FALSE(r.observe(false));
-  EXPECT_FALSE(r.observe(true));  // a pass resets the failure count
-  EXPECT_FALSE(r.observe(false));
-  EXPECT_TRUE(r.observe(false));
-  EXPECT_FALSE(r.healthy());
-  EXPECT_FALSE(r.observe(false));
+// Answers one request with `reply`, then closes.
+class OneShotServer {
+ public:
+  explicit OneShotServer(std::string reply)
+      : acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        thread_([this, reply = std::move(reply)] {
+          asio::error_code ec;
+          asio::ip::tcp::socket s(io_);
+          acceptor_.accept(s, ec);
+          if (ec) return;
+          std::string request;
+          asio::read_until(s, asio::dynamic_buffer(request), "\r\n\r\n", ec);
+          request_ = request;
+          asio::write(s, asio::buffer(reply), ec);
+        }) {}
+  ~OneShotServer() {
+    asio::error_code ec;
+    if (thread_.joinable()) thread_.join();
+    acceptor_.close(ec);
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string request() {
+    if (thread_.joinable()) thread_.join();
+    return request_;
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::string request_;
+  std::thread thread_;
+};
+
+TrackConfig config_for(std::uint16_t port) {
+  TrackConfig c;
+  EXPECT_EQ(parse_track_url("http://127.0.0.1:" + std::to_string(port) + "/readyz", &c), "");
+  c.timeout = std::chrono::seconds(5);
+  return c;
 }
 
-TEST(RiseFallTest, RisesAfterRisePassesInARow) {
-  RiseFall r(3, 1, false);
-  EXPECT_FALSE(r.observe(true));
-  EXPECT_FALSE(r.observe(true));
-  EXPECT_FALSE(r.observe(false));
-  EXPECT_FALSE(r.observe(true));
-  EXPECT_FALSE(r.observe(true));
-  EXPECT_TRUE(r.observe(true));
-  EXPECT_TRUE(r.healthy());
-  EXPECT_TRUE(r.observe(false));  // fall 1
+TEST(ProbeHttpTest, TwoHundredsPass) {
+  OneShotServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  std::string why = "stale";
+  EXPECT_TRUE(probe_http(config_for(server.port()), &why));
+  EXPECT_EQ(why, "");
+  const std::string request = server.request();
+  EXPECT_EQ(request.rfind("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:", 0), 0u) << request;
+  EXPECT_NE(request.find("User-Agent: kha-vip\r\n"), std::string::npos) << request;
+}
+
+TEST(ProbeHttpTest, OtherStatusesFailWithTheStatus) {
+  OneShotServer server("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+  std::string why;
+  EXPECT_FALSE(probe_http(config_for(server.port()), &why));
+  EXPECT_EQ(why, "status 503");
+}
+
+TEST(ProbeHttpTest, WhatIsNotHttpFails) {
+  OneShotServer server("SSH-2.0-OpenSSH_9.2\r\n");
+  std::string why;
+  EXPECT_FALSE(probe_http(config_for(server.port()), &why));
+  EXPECT_EQ(why, "bad status line: SSH-2.0-OpenSSH_9.2");
+}
+
+TEST(ProbeHttpTest, RefusedConnectFails) {
+  std::uint16_t port = 0;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  std::string why;
+  EXPECT_FALSE(probe_http(config_for(port), &why));
+  EXPECT_EQ(why, "Connection refused");
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ TEST(VipConfigTest, ErrorsNameFileLineColumnAndKey) {
             "k.yaml:5:13: vip.priority: must be 1-254 (or 255 for the address owner), got 0");
   EXPECT_EQ(first_error(head + "  vrid: x\n"), "k.yaml:4:9: vip.vrid: expected an integer, got \"x\"");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  advert_interval: 1\n"),
-            "k.yaml:5:20: vip.advert_interval: expected a duration with a unit (ms, s, m, h), got \"1\"");
+            "k.yaml:5:20: vip.advert_interval: expected a duration with a unit (ms, s, m, h) such as \"5s\", got \"1\"");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  preempt_delay: 1000000000h\n"),
             "k.yaml:5:18: vip.preempt_delay: expected a duration of at most 1000000h, got \"1000000000h\"");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  preempt_delay: 2h\n"), "k.yaml:5:18: vip.preempt_delay: must be 0s-1h, got 2h");
@@ -89,8 +89,16 @@ TEST(VipConfigTest, ErrorsNameFileLineColumnAndKey) {
             "k.yaml:5:20: vip.advert_interval: must be 10ms-40950ms in whole centiseconds, got 15ms");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  preempt: yes\n"), "k.yaml:5:12: vip.preempt: expected true or false, got \"yes\"");
   EXPECT_EQ(first_error(head + "  vrid: 1\n  color: red\n"),
-            "k.yaml:5:3: vip.color: unknown key (expected interface, vrid, priority, advert_interval, preempt, "
-            "preempt_delay, addresses, peers, source, track, admin)");
+            "k.yaml:5:3: vip.color: unknown key \"color\"; expected one of: interface, vrid, priority, advert_interval, "
+            "preempt, preempt_delay, addresses, peers, source, track, admin");
+  // The config reader's own checks come with it: typo hints and repeated keys.
+  EXPECT_EQ(first_error(head + "  vrid: 1\n  priorty: 5\n")
+                .rfind("k.yaml:5:3: vip.priorty: unknown key \"priorty\" (did you mean \"priority\"?)", 0),
+            0u);
+  EXPECT_EQ(first_error(head + "  vrid: 1\n  vrid: 2\n"), "k.yaml:5:3: vip.vrid: duplicate key \"vrid\" (first at line 4)");
+  EXPECT_EQ(first_error(head + "  vrid: 1\n  track:\n    url: http://127.0.0.1/\n    rize: 2\n"),
+            "k.yaml:7:5: vip.track.rize: unknown key \"rize\" (did you mean \"rise\"?); expected one of: url, weight, "
+            "interval, timeout, fall, rise");
   EXPECT_EQ(first_error("vip:\n  vrid: 1\n  addresses: [10.0.0.1/24]\n"),
             "k.yaml:2:3: vip.interface: required: a network interface name (under 16 characters)");
 }

@@ -1,0 +1,104 @@
+// fetch(): a blocking request on a private io_context (see fetch.h).
+#include "http/fetch.h"
+
+#include <vector>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+
+#include "common/address.h"
+#include "http/client.h"
+#include "http/request.h"
+
+namespace kha::http {
+namespace {
+
+using asio::ip::tcp;
+
+asio::awaitable<void> run(HostPort where, const std::string& target, const FetchOptions& options, FetchResult* out) {
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<tcp::endpoint> endpoints;
+  asio::error_code ec;
+  const auto literal = asio::ip::make_address(where.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, where.port);  // no resolver (and no resolver thread) for an IP
+  } else {
+    tcp::resolver resolver(executor);
+    auto [rec, results] = co_await resolver.async_resolve(where.host, std::to_string(where.port),
+                                                          asio::experimental::as_tuple(asio::use_awaitable));
+    if (rec) {
+      out->error = "cannot resolve " + where.host + ": " + rec.message();
+      co_return;
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) {
+      out->error = "cannot resolve " + where.host + ": no addresses";
+      co_return;
+    }
+  }
+  Client client(executor, ClientOptions{.timeout = options.timeout});
+  auto work = [&]() -> asio::awaitable<std::optional<Error>> {
+    std::optional<Error> error;
+    for (const auto& endpoint : endpoints) {
+      error = co_await client.connect(endpoint);
+      if (!error) {
+        Request request{.method = options.method,
+                        .target = target,
+                        .host = HostPort{endpoint.address().to_string(), endpoint.port()}.to_string(),
+                        .user_agent = options.user_agent,
+                        .body = options.body};
+        ResponseParser parser(options.limits);
+        const std::string text = serialize(request);
+        error = co_await client.exchange(text, parser);
+        if (!error) {
+          out->status = parser.head().status;
+          out->content_type = std::string(parser.head().field("content-type"));
+          out->body = parser.take_body();
+        }
+        co_return error;
+      }
+    }
+    co_return error;
+  };
+  const auto result = co_await client.bounded(work());
+  if (!result) {
+    out->error = "timed out after " + std::to_string(options.timeout.count()) + "ms";
+  } else if (*result) {
+    // A refused or unreachable connect reads as the system says it ("Connection refused").
+    out->error = (*result)->stage == Stage::Connect ? (*result)->ec.message() : (*result)->reason;
+  }
+}
+
+}  // namespace
+
+FetchResult fetch(const std::string& address, const std::string& target, const FetchOptions& options) {
+  FetchResult out;
+  std::string why;
+  const auto hp = parse_host_port(address, &why);
+  if (!hp) {
+    out.error = "bad address \"" + address + "\": " + why;
+    return out;
+  }
+  try {
+    asio::io_context io;
+    bool done = false;
+    asio::co_spawn(io, run(*hp, target, options, &out), [&](std::exception_ptr e) {
+      done = true;
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          out.error = ex.what();
+        }
+      }
+    });
+    // The client's deadline bounds connect and exchange; this bounds name resolution too.
+    io.run_for(options.timeout + std::chrono::milliseconds(100));
+    if (!done) out.error = "timed out after " + std::to_string(options.timeout.count()) + "ms";
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  return out;
+}
+
+}  // namespace kha::http
