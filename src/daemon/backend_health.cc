@@ -1,3 +1,4 @@
+// BackendHealth: one frontend's checkers and what their transitions do (backend_health.h).
 #include "daemon/backend_health.h"
 
 #include "common/log.h"
@@ -24,13 +25,16 @@ bool all_down(const proxy::FrontendPtr& frontend) {
 std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
   for (const auto& backend : *frontend->backends().snapshot())
     if (auto error = add_backend(frontend, backend); !error.empty()) return error;
-  frontend->passive_failure = [this](const pool::BackendPtr& backend, const std::string& reason) {
+  std::weak_ptr<BackendHealth> self = weak_from_this();
+  frontend->passive_failure = [self, &main = main_](const pool::BackendPtr& backend, const std::string& reason) {
     // Workers call this on their own threads. entries_ belongs to the main thread
     // (reload and discovery change it there), so the report is queued to it and
-    // looked up there: workers never touch a control-plane container (issue #14).
-    asio::post(main_, [this, backend, reason] {
-      if (auto c = checker(backend.get()))
-        c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
+    // looked up there: workers never touch a control-plane container (the thread
+    // rule, proxy/frontend_runtime.h). Weak: the frontend may be gone by then.
+    asio::post(main, [self, backend, reason] {
+      if (auto health = self.lock())
+        if (auto c = health->checker(backend.get()))
+          c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
     });
   };
   return {};

@@ -1,9 +1,11 @@
-// BackendHealth: the health checkers of every backend of every frontend, and the
-// glue between them and the data path: a transition flips the backend's `up` flag
-// (read per new session), logs one line, and, when a backend goes down, closes the
-// sessions pinned to it (on by default) so that watches reconnect at once.
-// Passive failures from the workers are routed to the right checker.
-// Runs the checkers on the main io_context.
+// BackendHealth: the health checkers of the backends of one frontend (its
+// FrontendOwner holds it), and the glue between them and the data path: a
+// transition flips the backend's `up` flag (read per new session), logs one line,
+// and, when a backend goes down, closes the sessions pinned to it (on by default) so
+// that watches reconnect at once. Passive failures from the workers are routed to
+// the right checker. Runs the checkers on the main io_context; main thread only.
+// Held by shared_ptr: the passive-failure hook, which outlives a removed frontend in
+// its last sessions, holds it weakly.
 #pragma once
 
 #include <chrono>
@@ -21,7 +23,7 @@
 
 namespace kha::daemon {
 
-class BackendHealth {
+class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
  public:
   using OnDown = std::function<void(const pool::BackendPtr&)>;
   // Observers for metrics, called on the main thread: (frontend, backend, ...).
@@ -29,6 +31,9 @@ class BackendHealth {
   std::function<void(const std::string&, const std::string&, const health::Transition&)> on_transition;
 
   BackendHealth(asio::io_context& main, OnDown on_down) : main_(main), on_down_(std::move(on_down)) {}
+  ~BackendHealth() { stop(); }
+  BackendHealth(const BackendHealth&) = delete;
+  BackendHealth& operator=(const BackendHealth&) = delete;
 
   // Creates (not starts) a checker for every backend of `frontend` and hooks the
   // frontend's passive-failure path. Returns "" or why a backend cannot be checked.
