@@ -98,6 +98,12 @@ class DiscoveryTest(unittest.TestCase):
         wait_until(lambda: self.backends(proxy) == want and self.backends(proxy, "up") == want, 15,
                    f"{what}: backends {sorted(want)}")
 
+    @staticmethod
+    def applied(proxy, text):
+        """A frontend_applied line of a discovery update containing `text`."""
+        return [line for line in proxy.process.stderr().splitlines()
+                if "frontend_applied frontend=api cause=discovery" in line and text in line]
+
     def state_file(self):
         return set(json.loads(self.state.read_text())["backends"])
 
@@ -108,8 +114,13 @@ class DiscoveryTest(unittest.TestCase):
         self.wait_backends(proxy, [s1, s2], "learned from the list")
         self.set_members([s1, s2, s3])
         self.wait_backends(proxy, [s1, s2, s3], "member added (watch)")
+        # A learned set goes through the frontend's apply, which adds only the new member.
+        wait_until(lambda: self.applied(proxy, f'rebuilt=backends changes="backends +{s3.address}"'), 5,
+                   "the discovery apply adding s3 alone")
         self.set_members([s2, s3])
         self.wait_backends(proxy, [s2, s3], "member removed (watch)")
+        wait_until(lambda: self.applied(proxy, 'rebuilt=backends changes="backends -seed"'), 5,
+                   "the discovery apply draining the seed (s1) alone")
         wait_until(lambda: self.state_file() == {s2.address, s3.address}, 5, "the state file follows")
         self.assertFalse(self.state.with_suffix(".json.tmp").exists())
         # Traffic still goes through, to the remaining members only.
