@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <memory>
@@ -39,7 +40,9 @@ class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
   // frontend's passive-failure path. Returns "" or why a backend cannot be checked.
   std::string add(const proxy::FrontendPtr& frontend);
   // One backend (reload): a new checker, started at once when start() already ran.
-  // Replaces the backend's previous checker, if any (changed check settings).
+  // Replaces the backend's previous checker, if any (changed check settings). A
+  // backend given by name gets its checker once the name resolves, off the main loop
+  // (retried every second while it does not; the backend is down meanwhile).
   std::string add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend);
   // Stops and forgets the checker of `backend` (removed by reload).
   void remove_backend(const pool::Backend* backend);
@@ -56,13 +59,19 @@ class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
  private:
   struct Entry {
     std::weak_ptr<pool::Backend> backend;
-    std::shared_ptr<health::Checker> checker;
+    std::shared_ptr<health::Checker> checker;  // null while the backend's name resolves
     std::optional<std::chrono::steady_clock::time_point> last_outcome_at;
+    std::uint64_t ticket = 0;     // which add_backend made it: a late resolver answer for another is dropped
+    bool resolve_failed = false;  // the name did not resolve (the backend is down; retried)
   };
+  void start_checker(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend,
+                     const asio::ip::tcp::endpoint& endpoint);
   asio::io_context& main_;
   OnDown on_down_;
   std::unordered_map<const pool::Backend*, Entry> entries_;
+  std::uint64_t tickets_ = 0;
   bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace kha::daemon

@@ -5,6 +5,8 @@ config diff names, and says so in one "frontend_applied" line.
 - Removing a backend drains that backend's sessions only; the others keep flowing.
 - Changing one listen address rebinds that listener only: the other keeps its very
   socket (the same inode in /proc/net/tcp) and its sessions.
+- Backend names resolve off the control loop; one that never resolves is down, the
+  rest go on.
 
 Backends are TCP echo servers on loopback (IdentityBackend), the proxy the real
 `kha proxy --config`; sessions are long echo streams (test_reload.Stream).
@@ -137,6 +139,28 @@ class ReloadAppliesOnlyWhatChangedTest(unittest.TestCase):
         self.assert_flowing([on_x, on_y])
         self.assertIsNone(on_x.stop())
         self.assertIsNone(on_y.stop())
+
+    def test_backend_names_resolve_off_the_control_loop(self):
+        # A name resolves on Asio's resolver thread; the checker starts with the answer.
+        named = IdentityBackend("named")
+        self.addCleanup(named.stop)
+        named.address = f"localhost:{named.port}"
+        proxy = self.start([self.a, named])
+        streams = self.streams_on(proxy.listen_port, {"a", "named"}, each=1)
+        # One that never resolves: the reload goes through, the backend is down and
+        # retried, nothing else is touched.
+        ghost = IdentityBackend("ghost")
+        self.addCleanup(ghost.stop)
+        ghost.address = "kha-test-no-such-host.invalid:1"
+        line = self.reload_and_wait_applied(proxy, config([self.a, named, ghost]))
+        self.assertIn('changes="backends +ghost"', line)
+        wait_until(lambda: "backend_resolve_failed frontend=api backend=ghost" in proxy.process.stderr(), 20,
+                   "the failed resolution logged")
+        states = {b["name"]: b["state"] for fe in proxy.backends()["frontends"] for b in fe["backends"]}
+        self.assertEqual(states, {"a": "up", "named": "up", "ghost": "down"})
+        for _ in range(6):
+            self.assertIn(short_request(proxy.listen_port)(), ("a", "named"))
+        self.assert_flowing(streams)
 
     def test_unchanged_file_rebuilds_nothing(self):
         proxy = self.start([self.a, self.b])
