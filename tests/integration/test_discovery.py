@@ -176,6 +176,30 @@ class DiscoveryTest(unittest.TestCase):
         self.wait_backends(proxy, [s1, s2], "learned despite the corrupt state file")
         wait_until(lambda: self.state_file() == {s1.address, s2.address}, 5, "the state file rewritten")
 
+    def test_reload_keeps_learned_backends_and_restarts_discovery_on_its_settings(self):
+        s1, s2, s3 = self.apiservers
+        self.set_members([s1, s2, s3])
+        proxy = self.start_proxy(seed=s1)
+        self.wait_backends(proxy, [s1, s2, s3], "learned")
+        text = CONFIG.format(kubeconfig=self.kubeconfig, state=self.state, seed=s1.address)
+        # A health setting only: the checkers restart, the learned set and the discovery stay.
+        proxy.reload(text.replace("fall: 3", "fall: 4"))
+        wait_until(lambda: proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}) == 1, 10, "the first reload")
+        reloads = [line for line in proxy.process.stderr().splitlines()
+                   if "frontend_applied" in line and "cause=reload" in line]
+        self.assertEqual(len(reloads), 1, reloads)
+        self.assertIn("rebuilt=checkers ", reloads[0])
+        self.assertEqual(self.backends(proxy), {s.address for s in (s1, s2, s3)})
+        self.assertEqual(proxy.process.stderr().count("discovery_started"), 1)
+        # A discovery setting: the discovery restarts, the learned set is kept meanwhile.
+        proxy.reload(text.replace("fall: 3", "fall: 4").replace("retry: 200ms", "retry: 300ms"))
+        wait_until(lambda: proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}) == 2, 10, "the second reload")
+        wait_until(lambda: proxy.process.stderr().count("discovery_started") == 2, 5, "the discovery restarted")
+        self.assertIn("rebuilt=discovery ", proxy.process.stderr())
+        self.assertEqual(self.backends(proxy), {s.address for s in (s1, s2, s3)})
+        self.set_members([s2, s3])
+        self.wait_backends(proxy, [s2, s3], "the restarted discovery learning a change")
+
 
 if __name__ == "__main__":
     unittest.main()
