@@ -8,49 +8,57 @@
 namespace kha::config {
 namespace {
 
+// What a frontend key touches (FrontendDiff's *_changed flags); Config keys use None.
+enum class Part { None, DataPath, Checks, Discovery };
+
 template <class S>
 struct Setting {
   const char* key;
   std::function<bool(const S&, const S&)> same;
+  Part part = Part::None;
 };
 
 // A row comparing one member reached by `get`.
 template <class S, class Get>
-Setting<S> setting(const char* key, Get get) {
-  return {key, [get](const S& a, const S& b) { return get(a) == get(b); }};
+Setting<S> setting(const char* key, Get get, Part part = Part::None) {
+  return {key, [get](const S& a, const S& b) { return get(a) == get(b); }, part};
 }
 
 const std::vector<Setting<Frontend>>& frontend_settings() {
   using F = Frontend;
   static const std::vector<Setting<F>> rows = {
-      setting<F>("balance", [](const F& f) { return f.balance; }),
-      setting<F>("client_first", [](const F& f) { return f.client_first; }),
-      setting<F>("close_sessions_on_down", [](const F& f) { return f.close_sessions_on_down; }),
-      setting<F>("max_connect_attempts", [](const F& f) { return f.max_connect_attempts; }),
-      setting<F>("max_sessions", [](const F& f) { return f.max_sessions; }),
-      setting<F>("timeouts.connect", [](const F& f) { return f.timeouts.connect; }),
-      setting<F>("timeouts.client_idle", [](const F& f) { return f.timeouts.client_idle; }),
-      setting<F>("timeouts.server_idle", [](const F& f) { return f.timeouts.server_idle; }),
-      setting<F>("hedge.connect_delay", [](const F& f) { return f.hedge.connect_delay; }),
-      setting<F>("hedge.first_byte_delay", [](const F& f) { return f.hedge.first_byte_delay; }),
-      setting<F>("hedge.first_bytes_max", [](const F& f) { return f.hedge.first_bytes_max; }),
-      setting<F>("hedge.replay", [](const F& f) { return f.hedge.replay; }),
-      setting<F>("hedge.budget_percent", [](const F& f) { return f.hedge.budget_percent; }),
-      setting<F>("health.kind", [](const F& f) { return f.health.kind; }),
-      setting<F>("health.interval", [](const F& f) { return f.health.interval; }),
-      setting<F>("health.transition_interval", [](const F& f) { return f.health.transition_interval; }),
-      setting<F>("health.down_interval", [](const F& f) { return f.health.down_interval; }),
-      setting<F>("health.timeout", [](const F& f) { return f.health.timeout; }),
-      setting<F>("health.rise", [](const F& f) { return f.health.rise; }),
-      setting<F>("health.fall", [](const F& f) { return f.health.fall; }),
-      setting<F>("health.jitter", [](const F& f) { return f.health.jitter; }),
-      setting<F>("health.path", [](const F& f) { return f.health.path; }),
-      setting<F>("health.expect_status", [](const F& f) { return f.health.expect_status; }),
-      setting<F>("health.tls.verify", [](const F& f) { return f.health.tls.verify; }),
-      setting<F>("health.tls.ca_file", [](const F& f) { return f.health.tls.ca_file; }),
-      setting<F>("health.tls.server_name", [](const F& f) { return f.health.tls.server_name; }),
-      setting<F>("health.tls.cert_file", [](const F& f) { return f.health.tls.cert_file; }),
-      setting<F>("health.tls.key_file", [](const F& f) { return f.health.tls.key_file; }),
+      setting<F>("balance", [](const F& f) { return f.balance; }, Part::DataPath),
+      setting<F>("client_first", [](const F& f) { return f.client_first; }, Part::DataPath),
+      setting<F>("close_sessions_on_down", [](const F& f) { return f.close_sessions_on_down; }, Part::Checks),
+      setting<F>("max_connect_attempts", [](const F& f) { return f.max_connect_attempts; }, Part::DataPath),
+      setting<F>("max_sessions", [](const F& f) { return f.max_sessions; }, Part::DataPath),
+      setting<F>("timeouts.connect", [](const F& f) { return f.timeouts.connect; }, Part::DataPath),
+      setting<F>("timeouts.client_idle", [](const F& f) { return f.timeouts.client_idle; }, Part::DataPath),
+      setting<F>("timeouts.server_idle", [](const F& f) { return f.timeouts.server_idle; }, Part::DataPath),
+      setting<F>("hedge.connect_delay", [](const F& f) { return f.hedge.connect_delay; }, Part::DataPath),
+      setting<F>("hedge.first_byte_delay", [](const F& f) { return f.hedge.first_byte_delay; }, Part::DataPath),
+      setting<F>("hedge.first_bytes_max", [](const F& f) { return f.hedge.first_bytes_max; }, Part::DataPath),
+      setting<F>("hedge.replay", [](const F& f) { return f.hedge.replay; }, Part::DataPath),
+      setting<F>("hedge.budget_percent", [](const F& f) { return f.hedge.budget_percent; }, Part::DataPath),
+      setting<F>("health.kind", [](const F& f) { return f.health.kind; }, Part::Checks),
+      setting<F>("health.interval", [](const F& f) { return f.health.interval; }, Part::Checks),
+      setting<F>("health.transition_interval", [](const F& f) { return f.health.transition_interval; }, Part::Checks),
+      setting<F>("health.down_interval", [](const F& f) { return f.health.down_interval; }, Part::Checks),
+      setting<F>("health.timeout", [](const F& f) { return f.health.timeout; }, Part::Checks),
+      setting<F>("health.rise", [](const F& f) { return f.health.rise; }, Part::Checks),
+      setting<F>("health.fall", [](const F& f) { return f.health.fall; }, Part::Checks),
+      setting<F>("health.jitter", [](const F& f) { return f.health.jitter; }, Part::Checks),
+      setting<F>("health.path", [](const F& f) { return f.health.path; }, Part::Checks),
+      setting<F>("health.expect_status", [](const F& f) { return f.health.expect_status; }, Part::Checks),
+      setting<F>("health.tls.verify", [](const F& f) { return f.health.tls.verify; }, Part::Checks),
+      setting<F>("health.tls.ca_file", [](const F& f) { return f.health.tls.ca_file; }, Part::Checks),
+      setting<F>("health.tls.server_name", [](const F& f) { return f.health.tls.server_name; }, Part::Checks),
+      setting<F>("health.tls.cert_file", [](const F& f) { return f.health.tls.cert_file; }, Part::Checks),
+      setting<F>("health.tls.key_file", [](const F& f) { return f.health.tls.key_file; }, Part::Checks),
+      setting<F>("discovery.kubeconfig", [](const F& f) { return f.discovery.kubeconfig; }, Part::Discovery),
+      setting<F>("discovery.port", [](const F& f) { return f.discovery.port; }, Part::Discovery),
+      setting<F>("discovery.state_file", [](const F& f) { return f.discovery.state_file; }, Part::Discovery),
+      setting<F>("discovery.retry", [](const F& f) { return f.discovery.retry; }, Part::Discovery),
   };
   return rows;
 }
@@ -86,7 +94,9 @@ std::vector<std::string> missing(const std::vector<T>& a, const std::vector<T>& 
   return out;
 }
 
-FrontendDiff diff_frontend(const Frontend& a, const Frontend& b) {
+}  // namespace
+
+FrontendDiff diff(const Frontend& a, const Frontend& b) {
   FrontendDiff d;
   d.name = b.name;
   const auto addr = [](const std::string& s) { return normalise(s); };
@@ -103,10 +113,16 @@ FrontendDiff diff_frontend(const Frontend& a, const Frontend& b) {
     }
   }
   for (const auto& row : frontend_settings()) {
-    if (!row.same(a, b)) d.settings_changed.push_back(row.key);
+    if (row.same(a, b)) continue;
+    d.settings_changed.push_back(row.key);
+    d.checks_changed |= row.part == Part::Checks;
+    d.discovery_changed |= row.part == Part::Discovery;
+    d.data_path_changed |= row.part == Part::DataPath;
   }
   return d;
 }
+
+namespace {
 
 void append_list(std::string* out, const char* label, const std::vector<std::string>& plus,
                  const std::vector<std::string>& minus, const std::vector<std::string>& changed = {}) {
@@ -168,7 +184,7 @@ ConfigDiff diff(const Config& old_config, const Config& new_config) {
   for (const auto& nf : new_config.frontends) {
     for (const auto& of : old_config.frontends) {
       if (of.name != nf.name) continue;
-      FrontendDiff fd = diff_frontend(of, nf);
+      FrontendDiff fd = diff(of, nf);
       if (!fd.empty()) d.frontends_changed.push_back(std::move(fd));
       break;
     }

@@ -19,6 +19,15 @@ struct FrontendDiff {
   std::vector<std::string> backends_removed;   // names, in the old file's order
   std::vector<std::string> backends_changed;   // names whose address changed
   std::vector<std::string> settings_changed;   // keys relative to the frontend: "balance", "health.interval"
+  // What the changed keys touch, so that the frontend's owner rebuilds only that
+  // (daemon/frontend_owner.h):
+  bool checks_changed = false;     // health.*, close_sessions_on_down: restart the checkers, no session touched
+  bool discovery_changed = false;  // discovery.*: restart the discovery
+  bool data_path_changed = false;  // balance, timeouts, hedge, ...: read by the next session from the snapshot
+  bool listeners_touched() const { return !listeners_added.empty() || !listeners_removed.empty(); }
+  bool backends_touched() const {
+    return !backends_added.empty() || !backends_removed.empty() || !backends_changed.empty();
+  }
   bool empty() const;
 };
 
@@ -35,5 +44,7 @@ struct ConfigDiff {
 };
 
 ConfigDiff diff(const Config& old_config, const Config& new_config);
+// One frontend against its next version (reload, discovery, takeover all go through it).
+FrontendDiff diff(const Frontend& old_frontend, const Frontend& new_frontend);
 
 }  // namespace kha::config

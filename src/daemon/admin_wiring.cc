@@ -1,3 +1,4 @@
+// AdminWiring: the admin endpoint's pages and metrics from the live frontends (admin_wiring.h).
 #include "daemon/admin_wiring.h"
 
 #include "admin/pages.h"
@@ -25,9 +26,8 @@ const char* outcome_label(const health::Outcome& o) {
 
 }  // namespace
 
-AdminWiring::AdminWiring(asio::io_context& main, const std::vector<proxy::FrontendPtr>& frontends,
-                         BackendHealth& health)
-    : main_(main), frontends_(frontends), health_(health) {}
+AdminWiring::AdminWiring(asio::io_context& main, std::function<std::vector<Frontend>()> frontends)
+    : main_(main), frontends_(std::move(frontends)) {}
 
 std::string AdminWiring::start(const std::string& listen, std::vector<admin::Route> extra) {
   if (listen.empty()) return {};
@@ -61,7 +61,7 @@ void AdminWiring::on_transition(const std::string& frontend, const std::string& 
 }
 
 void AdminWiring::refresh() {
-  for (const auto& fe : frontends_) {
+  for (const auto& [fe, _] : frontends_()) {
     const auto list = fe->backends().snapshot();
     bool any_up = false;
     for (const auto& b : *list) {
@@ -120,7 +120,7 @@ void AdminWiring::refresh() {
 admin::BackendsView AdminWiring::view() const {
   admin::BackendsView v;
   const auto now = Clock::now();
-  for (const auto& fe : frontends_) {
+  for (const auto& [fe, health] : frontends_()) {
     const auto settings = fe->settings();
     admin::FrontendView f;
     f.name = fe->name();
@@ -131,12 +131,12 @@ admin::BackendsView AdminWiring::view() const {
       bv.name = b->name();
       bv.address = b->address().to_string();
       bv.check = config::to_string(settings->health.kind);
-      auto checker = health_.checker(b.get());
+      auto checker = health->checker(b.get());
       bv.state = checker ? health::to_string(checker->state()) : (b->up() ? "up" : "down");
       if (b->removed()) bv.state = "draining";
       any_up |= b->up() && !b->removed();
       if (checker) {
-        if (auto at = health_.last_outcome_at(b.get())) {
+        if (auto at = health->last_outcome_at(b.get())) {
           const auto o = checker->last_outcome();
           admin::CheckResultView c;
           c.ok = o.ok;

@@ -25,7 +25,13 @@ namespace kha::daemon {
 
 class AdminWiring {
  public:
-  AdminWiring(asio::io_context& main, const std::vector<proxy::FrontendPtr>& frontends, BackendHealth& health);
+  // One frontend as the admin pages see it, from its owner (frontend_owner.h).
+  struct Frontend {
+    proxy::FrontendPtr runtime;
+    const BackendHealth* health;
+  };
+  // `frontends`: the live frontends, in the config's order; called on the main thread.
+  AdminWiring(asio::io_context& main, std::function<std::vector<Frontend>()> frontends);
 
   // Binds `listen` ("" = no admin endpoint). Returns "" or why it cannot.
   // `extra` routes are served beside the standard pages (POST /reload).
@@ -51,8 +57,7 @@ class AdminWiring {
   void refresh();
 
   asio::io_context& main_;
-  const std::vector<proxy::FrontendPtr>& frontends_;
-  BackendHealth& health_;
+  std::function<std::vector<Frontend>()> frontends_;
   admin::Registry registry_;
   admin::ProxyMetrics metrics_{registry_};
   std::unique_ptr<admin::AdminServer> server_;

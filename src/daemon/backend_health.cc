@@ -1,3 +1,4 @@
+// BackendHealth: one frontend's checkers and what their transitions do (backend_health.h).
 #include "daemon/backend_health.h"
 
 #include "common/log.h"
@@ -24,33 +25,74 @@ bool all_down(const proxy::FrontendPtr& frontend) {
 std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
   for (const auto& backend : *frontend->backends().snapshot())
     if (auto error = add_backend(frontend, backend); !error.empty()) return error;
-  frontend->passive_failure = [this](const pool::BackendPtr& backend, const std::string& reason) {
+  std::weak_ptr<BackendHealth> self = weak_from_this();
+  frontend->passive_failure = [self, &main = main_](const pool::BackendPtr& backend, const std::string& reason) {
     // Workers call this on their own threads. entries_ belongs to the main thread
     // (reload and discovery change it there), so the report is queued to it and
-    // looked up there: workers never touch a control-plane container (issue #14).
-    asio::post(main_, [this, backend, reason] {
-      if (auto c = checker(backend.get()))
-        c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
+    // looked up there: workers never touch a control-plane container (the thread
+    // rule, proxy/frontend_runtime.h). Weak: the frontend may be gone by then.
+    asio::post(main, [self, backend, reason] {
+      if (auto health = self.lock())
+        if (auto c = health->checker(backend.get()))
+          c->report_passive_failure(health::Outcome::failure(health::Layer::Passive, reason));
     });
   };
   return {};
 }
 
 std::string BackendHealth::add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend) {
-  const auto settings = frontend->settings();
   const auto& addr = backend->address();
   asio::error_code ec;
-  tcp::endpoint endpoint;
   if (auto ip = asio::ip::make_address(addr.host, ec); !ec) {
-    endpoint = tcp::endpoint(ip, addr.port);
-  } else {
-    tcp::resolver resolver(main_);
-    auto results = resolver.resolve(addr.host, std::to_string(addr.port), ec);
-    if (ec || results.empty())
-      return "frontend " + frontend->name() + ": backend " + backend->name() + ": cannot resolve '" + addr.host +
-             "': " + ec.message();
-    endpoint = results.begin()->endpoint();
+    start_checker(frontend, backend, tcp::endpoint(ip, addr.port));
+    return {};
   }
+  // A name: getaddrinfo blocks, and the main loop runs every checker, discovery and
+  // the admin endpoint, so it must not wait on DNS. Asio's resolver runs getaddrinfo
+  // on a thread of its own and completes here, on the main thread. Until then the
+  // backend has an entry without a checker; a reload or removal meanwhile replaces
+  // the entry, and the late answer (another ticket) is dropped.
+  const pool::Backend* key = backend.get();
+  remove_backend(key);
+  const std::uint64_t ticket = ++tickets_;
+  entries_[key] = Entry{backend, nullptr, std::nullopt, ticket};
+  auto resolver = std::make_shared<tcp::resolver>(main_);
+  std::weak_ptr<BackendHealth> self = weak_from_this();
+  std::weak_ptr<proxy::FrontendRuntime> weak_frontend = frontend;
+  std::weak_ptr<pool::Backend> weak_backend = backend;
+  resolver->async_resolve(
+      addr.host, std::to_string(addr.port),
+      [resolver, self, weak_frontend, weak_backend, ticket](const asio::error_code& error,
+                                                            const tcp::resolver::results_type& results) {
+        auto health = self.lock();
+        auto fe = weak_frontend.lock();
+        auto b = weak_backend.lock();
+        if (!health || !fe || !b || health->stopped_) return;
+        auto it = health->entries_.find(b.get());
+        if (it == health->entries_.end() || it->second.ticket != ticket) return;  // replaced or removed meanwhile
+        if (!error && !results.empty()) return health->start_checker(fe, b, results.begin()->endpoint());
+        it->second.resolve_failed = true;
+        b->set_up(false);  // unchecked and unreachable: no new session is sent there while others are up
+        log::warn("backend_resolve_failed",
+                  {{"frontend", fe->name()}, {"backend", b->name()}, {"host", b->address().host},
+                   {"error", error ? error.message() : "no address"}, {"action", "retrying in 1s"}});
+        auto retry = std::make_shared<asio::steady_timer>(health->main_, std::chrono::seconds(1));
+        retry->async_wait([retry, self, weak_frontend, weak_backend, ticket](const asio::error_code& waited) {
+          auto h = self.lock();
+          auto f = weak_frontend.lock();
+          auto bb = weak_backend.lock();
+          if (waited || !h || !f || !bb || h->stopped_) return;
+          auto e = h->entries_.find(bb.get());
+          if (e != h->entries_.end() && e->second.ticket == ticket) (void)h->add_backend(f, bb);
+        });
+      });
+  return {};
+}
+
+void BackendHealth::start_checker(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend,
+                                  const tcp::endpoint& endpoint) {
+  const auto settings = frontend->settings();
+  const auto& addr = backend->address();
   std::weak_ptr<pool::Backend> weak = backend;
   const std::string frontend_name = frontend->name();
   const auto kind = settings->health.kind;
@@ -81,29 +123,33 @@ std::string BackendHealth::add_backend(const proxy::FrontendPtr& frontend, const
   });
   if (started_) checker->start();
   remove_backend(key);
-  entries_[key] = Entry{backend, std::move(checker), std::nullopt};
-  return {};
+  entries_[key] = Entry{backend, std::move(checker), std::nullopt, ++tickets_};
 }
 
 void BackendHealth::remove_backend(const pool::Backend* backend) {
   auto it = entries_.find(backend);
   if (it == entries_.end()) return;
-  it->second.checker->stop();
+  if (it->second.checker) it->second.checker->stop();
   entries_.erase(it);
 }
 
 void BackendHealth::start() {
   started_ = true;
-  for (auto& [_, e] : entries_) e.checker->start();
+  for (auto& [_, e] : entries_)
+    if (e.checker) e.checker->start();
 }
 
 void BackendHealth::stop() {
-  for (auto& [_, e] : entries_) e.checker->stop();
+  stopped_ = true;
+  for (auto& [_, e] : entries_)
+    if (e.checker) e.checker->stop();
 }
 
 bool BackendHealth::first_round_done() const {
-  for (const auto& [_, e] : entries_)
-    if (e.checker->state() == health::State::Unknown) return false;
+  for (const auto& [_, e] : entries_) {
+    if (e.resolve_failed) continue;  // decided: down until its name resolves
+    if (!e.checker || e.checker->state() == health::State::Unknown) return false;
+  }
   return true;
 }
 

@@ -1,12 +1,15 @@
-// BackendHealth: the health checkers of every backend of every frontend, and the
-// glue between them and the data path: a transition flips the backend's `up` flag
-// (read per new session), logs one line, and, when a backend goes down, closes the
-// sessions pinned to it (on by default) so that watches reconnect at once.
-// Passive failures from the workers are routed to the right checker.
-// Runs the checkers on the main io_context.
+// BackendHealth: the health checkers of the backends of one frontend (its
+// FrontendOwner holds it), and the glue between them and the data path: a
+// transition flips the backend's `up` flag (read per new session), logs one line,
+// and, when a backend goes down, closes the sessions pinned to it (on by default) so
+// that watches reconnect at once. Passive failures from the workers are routed to
+// the right checker. Runs the checkers on the main io_context; main thread only.
+// Held by shared_ptr: the passive-failure hook, which outlives a removed frontend in
+// its last sessions, holds it weakly.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <memory>
@@ -21,7 +24,7 @@
 
 namespace kha::daemon {
 
-class BackendHealth {
+class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
  public:
   using OnDown = std::function<void(const pool::BackendPtr&)>;
   // Observers for metrics, called on the main thread: (frontend, backend, ...).
@@ -29,12 +32,17 @@ class BackendHealth {
   std::function<void(const std::string&, const std::string&, const health::Transition&)> on_transition;
 
   BackendHealth(asio::io_context& main, OnDown on_down) : main_(main), on_down_(std::move(on_down)) {}
+  ~BackendHealth() { stop(); }
+  BackendHealth(const BackendHealth&) = delete;
+  BackendHealth& operator=(const BackendHealth&) = delete;
 
   // Creates (not starts) a checker for every backend of `frontend` and hooks the
   // frontend's passive-failure path. Returns "" or why a backend cannot be checked.
   std::string add(const proxy::FrontendPtr& frontend);
   // One backend (reload): a new checker, started at once when start() already ran.
-  // Replaces the backend's previous checker, if any (changed check settings).
+  // Replaces the backend's previous checker, if any (changed check settings). A
+  // backend given by name gets its checker once the name resolves, off the main loop
+  // (retried every second while it does not; the backend is down meanwhile).
   std::string add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend);
   // Stops and forgets the checker of `backend` (removed by reload).
   void remove_backend(const pool::Backend* backend);
@@ -51,13 +59,19 @@ class BackendHealth {
  private:
   struct Entry {
     std::weak_ptr<pool::Backend> backend;
-    std::shared_ptr<health::Checker> checker;
+    std::shared_ptr<health::Checker> checker;  // null while the backend's name resolves
     std::optional<std::chrono::steady_clock::time_point> last_outcome_at;
+    std::uint64_t ticket = 0;     // which add_backend made it: a late resolver answer for another is dropped
+    bool resolve_failed = false;  // the name did not resolve (the backend is down; retried)
   };
+  void start_checker(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend,
+                     const asio::ip::tcp::endpoint& endpoint);
   asio::io_context& main_;
   OnDown on_down_;
   std::unordered_map<const pool::Backend*, Entry> entries_;
+  std::uint64_t tickets_ = 0;
   bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace kha::daemon

@@ -1,6 +1,18 @@
 // FrontendRuntime: what every worker needs to know about one frontend while it
 // serves: its settings (swapped whole on reload), its backends, and where passive
 // check failures go. Shared by all workers through shared_ptr; read per session.
+//
+// The thread rule (control plane vs data path), written once here:
+//  - The frontend's owner (daemon/frontend_owner.h) is the only writer, on the main
+//    thread. It publishes immutable snapshots: the settings (shared_ptr to const
+//    config::Frontend) and the backend list (pool::BackendSet, shared_ptr to a const
+//    list), each swapped whole; a reader's copy stays valid however long it keeps it.
+//  - Workers only read those snapshots and the atomics of FrontendStats, HedgeBudget
+//    and pool::Backend. They report back only through atomics (counters, active
+//    sessions) and through passive_failure, which posts to the main thread; the owner
+//    looks the report up there. No worker touches a control-plane container (owners,
+//    checkers, listeners, discovery); the main thread reaches a worker only by posting
+//    to its hub (proxy/worker.h).
 #pragma once
 
 #include <atomic>

@@ -98,6 +98,12 @@ class DiscoveryTest(unittest.TestCase):
         wait_until(lambda: self.backends(proxy) == want and self.backends(proxy, "up") == want, 15,
                    f"{what}: backends {sorted(want)}")
 
+    @staticmethod
+    def applied(proxy, text):
+        """A frontend_applied line of a discovery update containing `text`."""
+        return [line for line in proxy.process.stderr().splitlines()
+                if "frontend_applied frontend=api cause=discovery" in line and text in line]
+
     def state_file(self):
         return set(json.loads(self.state.read_text())["backends"])
 
@@ -108,8 +114,13 @@ class DiscoveryTest(unittest.TestCase):
         self.wait_backends(proxy, [s1, s2], "learned from the list")
         self.set_members([s1, s2, s3])
         self.wait_backends(proxy, [s1, s2, s3], "member added (watch)")
+        # A learned set goes through the frontend's apply, which adds only the new member.
+        wait_until(lambda: self.applied(proxy, f'rebuilt=backends changes="backends +{s3.address}"'), 5,
+                   "the discovery apply adding s3 alone")
         self.set_members([s2, s3])
         self.wait_backends(proxy, [s2, s3], "member removed (watch)")
+        wait_until(lambda: self.applied(proxy, 'rebuilt=backends changes="backends -seed"'), 5,
+                   "the discovery apply draining the seed (s1) alone")
         wait_until(lambda: self.state_file() == {s2.address, s3.address}, 5, "the state file follows")
         self.assertFalse(self.state.with_suffix(".json.tmp").exists())
         # Traffic still goes through, to the remaining members only.
@@ -164,6 +175,30 @@ class DiscoveryTest(unittest.TestCase):
         self.assertIn(str(self.state), err)
         self.wait_backends(proxy, [s1, s2], "learned despite the corrupt state file")
         wait_until(lambda: self.state_file() == {s1.address, s2.address}, 5, "the state file rewritten")
+
+    def test_reload_keeps_learned_backends_and_restarts_discovery_on_its_settings(self):
+        s1, s2, s3 = self.apiservers
+        self.set_members([s1, s2, s3])
+        proxy = self.start_proxy(seed=s1)
+        self.wait_backends(proxy, [s1, s2, s3], "learned")
+        text = CONFIG.format(kubeconfig=self.kubeconfig, state=self.state, seed=s1.address)
+        # A health setting only: the checkers restart, the learned set and the discovery stay.
+        proxy.reload(text.replace("fall: 3", "fall: 4"))
+        wait_until(lambda: proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}) == 1, 10, "the first reload")
+        reloads = [line for line in proxy.process.stderr().splitlines()
+                   if "frontend_applied" in line and "cause=reload" in line]
+        self.assertEqual(len(reloads), 1, reloads)
+        self.assertIn("rebuilt=checkers ", reloads[0])
+        self.assertEqual(self.backends(proxy), {s.address for s in (s1, s2, s3)})
+        self.assertEqual(proxy.process.stderr().count("discovery_started"), 1)
+        # A discovery setting: the discovery restarts, the learned set is kept meanwhile.
+        proxy.reload(text.replace("fall: 3", "fall: 4").replace("retry: 200ms", "retry: 300ms"))
+        wait_until(lambda: proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}) == 2, 10, "the second reload")
+        wait_until(lambda: proxy.process.stderr().count("discovery_started") == 2, 5, "the discovery restarted")
+        self.assertIn("rebuilt=discovery ", proxy.process.stderr())
+        self.assertEqual(self.backends(proxy), {s.address for s in (s1, s2, s3)})
+        self.set_members([s2, s3])
+        self.wait_backends(proxy, [s2, s3], "the restarted discovery learning a change")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,12 @@ class TakeoverTest(unittest.TestCase):
                              "--takeover"], name="kha-new", owner=self)
         self.addCleanup(new.stop)
         wait_until(lambda: "took_over" in new.stderr(), 15, "the new process to take over")
+        # The new process builds its frontend through the same apply as a start or reload,
+        # its listener adopting the old process's socket.
+        applied = [line for line in new.stderr().splitlines() if "frontend_applied frontend=api" in line]
+        self.assertEqual(len(applied), 1, new.tail())
+        self.assertIn("cause=takeover rebuilt=backends,listeners", applied[0])
+        self.assertIn(f"+127.0.0.1:{port}(adopted)", applied[0])
         wait_until(lambda: "takeover_done" in old.process.stderr(), 5, "the old process to hand over")
         # The new process serves the admin endpoint now, and new connections.
         wait_until(lambda: web.request(f"http://127.0.0.1:{old.admin_port}/healthz", timeout=2).status == 200, 10,

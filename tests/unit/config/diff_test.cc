@@ -93,6 +93,46 @@ TEST(Diff, FrontendSettings) {
             "etcd: settings balance timeouts.connect hedge.first_bytes_max health.interval health.tls.verify");
 }
 
+// What a change touches decides what the frontend's owner rebuilds.
+TEST(Diff, ChangeKindsOfOneFrontend) {
+  const Frontend a = base().frontends[0];
+  Frontend b = a;
+  b.health.tls.server_name = "api.local";  // the old hand comparison missed this one
+  auto d = diff(a, b);
+  EXPECT_TRUE(d.checks_changed);
+  EXPECT_FALSE(d.data_path_changed || d.discovery_changed || d.listeners_touched() || d.backends_touched());
+
+  b = a;
+  b.close_sessions_on_down = false;
+  EXPECT_TRUE(diff(a, b).checks_changed);
+
+  b = a;
+  b.hedge.connect_delay = Millis(50);
+  d = diff(a, b);
+  EXPECT_TRUE(d.data_path_changed);
+  EXPECT_FALSE(d.checks_changed || d.discovery_changed);
+
+  b = a;
+  b.discovery.kubeconfig = "/etc/kha/kubeconfig";
+  d = diff(a, b);
+  EXPECT_TRUE(d.discovery_changed);
+  EXPECT_EQ(d.settings_changed, Names{"discovery.kubeconfig"});
+  EXPECT_FALSE(d.checks_changed || d.data_path_changed);
+
+  b = a;
+  b.listen.push_back("127.0.0.2:6443");
+  d = diff(a, b);
+  EXPECT_TRUE(d.listeners_touched());
+  EXPECT_FALSE(d.backends_touched() || d.checks_changed || d.data_path_changed);
+
+  b = a;
+  b.backends[1].address = "10.0.0.9:6443";
+  d = diff(a, b);
+  EXPECT_TRUE(d.backends_touched());
+  EXPECT_FALSE(d.listeners_touched() || d.checks_changed);
+  EXPECT_TRUE(diff(a, a).empty());
+}
+
 TEST(Diff, TopLevelSettings) {
   Config b = base();
   b.workers = 4;
