@@ -12,80 +12,15 @@
 #include <system_error>
 
 #include "common/log.h"
-#include "proxy/accept_balance.h"
+#include "proxy/hub_listener.h"
 #include "proxy/resolver_thread.h"
 
 namespace kha::proxy {
 namespace {
 
 constexpr int kBatch = 256;  // epoll events per epoll_wait
-// Every worker waits on every listening socket (EPOLLEXCLUSIVE: the kernel wakes one
-// waiting worker per new client, not all of them) and takes one client per pass of its
-// loop. So a new client goes to whichever worker is free first: a worker that shares its
-// core with a busy client or backend comes back to its loop later and takes fewer. A
-// fixed split (one SO_REUSEPORT socket per worker, the kernel hashing clients over them)
-// left a core idle about 10 % of the time while the other worker's queue waited (new
-// connections/s +5 %, bench/RESULTS.md). The listener is level-triggered: while more
-// clients wait it stays ready, and the next pass takes the next one. The kernel wakes
-// the first registered worker that waits, so in a burst one worker could take every
-// client: a worker that holds clearly more sessions than another hands the new client
-// over (accept_balance.h), so long-lived sessions stay spread over the cores.
-constexpr std::uint32_t kListenEvents = EPOLLIN | EPOLLEXCLUSIVE;
-constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-constexpr auto kCapPause = std::chrono::milliseconds(20);  // at the session cap: look again soon
-
-std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
-  const auto a = e.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
-}
 
 }  // namespace
-
-// This worker's descriptor of a listening socket that every worker waits on.
-struct Hub::Listener final : HubTarget {
-  Listener(Hub& h, int f, FrontendPtr fe, const asio::ip::tcp::endpoint& e)
-      : hub(h), fd(f), frontend(std::move(fe)), endpoint(e) {}
-  ~Listener() override {
-    if (fd >= 0) close_fd();
-  }
-  void on_event(std::uint32_t, unsigned) override {
-    if (fd >= 0 && !paused) hub.accept_from(*this);
-  }
-  void on_deadline() override {  // the pause after an accept error is over
-    if (fd < 0) return;
-    paused = false;
-    if (!hub.watch(fd, *this, 0, kListenEvents))  // EPOLLEXCLUSIVE cannot be modified: added anew
-      log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
-                                            {"error", std::error_code(errno, std::system_category()).message()}});
-  }
-  void pause() {
-    paused = true;
-    ::epoll_ctl(hub.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  }
-  void close_fd() {
-    // Explicitly: the other workers and a takeover hold other descriptors of this
-    // socket, and epoll forgets a registration only when the last one closes.
-    if (!paused) ::epoll_ctl(hub.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    ::close(fd);
-    fd = -1;
-  }
-  // TCP_DEFER_ACCEPT for client-first frontends (TLS: the client speaks first): the
-  // kernel hands a connection over when its first bytes arrived, so that accepting it
-  // and reading them is one wake-up, not two. A client that stays silent is handed over
-  // after a second anyway. Follows the frontend's `client_first` across reloads.
-  void match_defer_accept(bool want) {
-    if (want == deferred) return;
-    const int seconds = want ? 1 : 0;
-    if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0) deferred = want;
-  }
-  Hub& hub;
-  int fd;
-  FrontendPtr frontend;
-  asio::ip::tcp::endpoint endpoint;
-  bool paused = false;
-  bool deferred = false;
-  HubClock::time_point cap_logged{};  // the frontend's max_sessions is logged once per 10 s
-};
 
 // The eventfd that post() and stop() write to.
 struct Hub::Wakeup final : HubTarget {
@@ -197,138 +132,6 @@ void Hub::resolve(const std::string& host, std::uint16_t port,
   resolve_off_thread(host, port, [this, done = std::move(done)](const std::error_code& ec,
                                                                std::vector<asio::ip::tcp::endpoint> endpoints) mutable {
     post([done = std::move(done), ec, endpoints = std::move(endpoints)]() mutable { done(ec, std::move(endpoints)); });
-  });
-}
-
-void Hub::add_listener(int fd, FrontendPtr frontend, const asio::ip::tcp::endpoint& endpoint) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  auto& l = *listeners_.emplace_back(std::make_unique<Listener>(*this, fd, std::move(frontend), endpoint));
-  l.match_defer_accept(l.frontend->settings()->client_first);
-  if (!watch(fd, l, 0, kListenEvents))
-    log::error("listen_register_failed", {{"listen", endpoint_text(endpoint)},
-                                          {"error", std::error_code(errno, std::system_category()).message()}});
-}
-
-void Hub::remove_listeners(const asio::ip::tcp::endpoint* endpoint) {
-  for (auto& l : listeners_) {
-    if (endpoint && l->endpoint != *endpoint) continue;
-    l->close_fd();
-    clear_deadline(*l);
-    retire(std::move(l));
-  }
-  std::erase(listeners_, nullptr);
-}
-
-void Hub::accept_from(Listener& l) {
-  // The settings are swapped whole by reload (a short lock, one per client).
-  const auto settings = l.frontend->settings();
-  const bool deferred = l.deferred;  // how the clients waiting now were queued
-  l.match_defer_accept(settings->client_first);  // a reload may have changed client_first
-  if (at_session_cap()) {
-    // Clients wait in the listen backlog; descriptors stay for probes and admin.
-    l.pause();
-    set_deadline(l, HubClock::now() + kCapPause);
-    return;
-  }
-  if (at_frontend_cap(l, *settings)) {  // this frontend's share: the others keep accepting
-    l.pause();
-    set_deadline(l, HubClock::now() + kCapPause);
-    return;
-  }
-  for (;;) {  // one client (kListenEvents says why); retried only past a client that left
-    const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      if (err == EAGAIN || err == EWOULDBLOCK) return;  // another worker took it
-      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
-      // EMFILE and friends: pause instead of spinning on a full descriptor table.
-      log::warn("accept_failed", {{"listen", endpoint_text(l.endpoint)},
-                                  {"error", std::error_code(err, std::system_category()).message()},
-                                  {"pause_ms", std::to_string(kAcceptPause.count())}});
-      l.pause();
-      set_deadline(l, HubClock::now() + kAcceptPause);
-      return;
-    }
-    // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
-    // Counted from accept, so that clients in hand-over count against max_sessions too.
-    SessionSlot slot = l.frontend->take_slot();
-    if (Hub* to = balance_target()) {
-      handovers_.fetch_add(1, std::memory_order_relaxed);
-      return to->take_client(fd, std::move(slot), l.frontend, deferred, settings);
-    }
-    start_session(fd, std::move(slot), l.frontend, deferred, *settings);
-    return;
-  }
-}
-
-void Hub::start_session(int fd, SessionSlot slot, const FrontendPtr& frontend, bool deferred,
-                        const config::Frontend& settings) {
-  Session& s = sessions_.emplace_back(*this, fd, std::move(slot), frontend, deferred);
-  s.self_ = std::prev(sessions_.end());
-  s.start(settings);
-}
-
-bool Hub::at_session_cap() {
-  const std::size_t limit = cap_ ? cap_->limit.load(std::memory_order_relaxed) : 0;
-  if (limit == 0) return false;
-  std::size_t total = load();
-  for (const Hub* p : peers_) total += p->load();
-  if (total < limit) return false;
-  cap_->pauses.fetch_add(1, std::memory_order_relaxed);
-  const auto now = HubClock::now();
-  if (now - cap_logged_ >= std::chrono::seconds(10)) {
-    cap_logged_ = now;
-    log::warn("session_cap_reached", {{"sessions", std::to_string(total)}, {"cap", std::to_string(limit)},
-                                       {"action", "new clients wait in the listen backlog"}});
-  }
-  return true;
-}
-
-bool Hub::at_frontend_cap(Listener& l, const config::Frontend& settings) {
-  if (settings.max_sessions <= 0) return false;
-  const auto open = l.frontend->open_sessions();
-  if (open < static_cast<std::size_t>(settings.max_sessions)) return false;
-  l.frontend->stats().cap_pauses.fetch_add(1, std::memory_order_relaxed);
-  const auto now = HubClock::now();
-  if (now - l.cap_logged >= std::chrono::seconds(10)) {
-    l.cap_logged = now;
-    log::warn("frontend_session_cap_reached",
-              {{"frontend", l.frontend->name()}, {"listen", endpoint_text(l.endpoint)}, {"sessions", std::to_string(open)},
-               {"max_sessions", std::to_string(settings.max_sessions)},
-               {"action", "new clients of this frontend wait in the listen backlog"}});
-  }
-  return true;
-}
-
-std::size_t Hub::load() const {
-  return services_.active.load(std::memory_order_relaxed) + incoming_.load(std::memory_order_relaxed);
-}
-
-Hub* Hub::balance_target() {
-  for (std::size_t i = 0; i < peers_.size(); ++i) peer_loads_[i] = peers_[i]->load();
-  const auto to = hand_over_to(load(), peer_loads_);
-  return to ? peers_[*to] : nullptr;
-}
-
-// Called on the accepting worker's thread, with the settings it read; the session starts
-// on this hub's. A client posted to a hub that stops before running it is closed, not
-// leaked.
-void Hub::take_client(int fd, SessionSlot slot, FrontendPtr frontend, bool deferred,
-                      std::shared_ptr<const config::Frontend> settings) {
-  struct Client {
-    Client(int f, SessionSlot s) : fd(f), slot(std::move(s)) {}
-    ~Client() {
-      if (fd >= 0) ::close(fd);
-    }
-    int fd;
-    SessionSlot slot;
-  };
-  incoming_.fetch_add(1, std::memory_order_relaxed);
-  post([this, client = std::make_shared<Client>(fd, std::move(slot)), frontend = std::move(frontend), deferred,
-        settings = std::move(settings)] {
-    incoming_.fetch_sub(1, std::memory_order_relaxed);
-    start_session(std::exchange(client->fd, -1), std::move(client->slot), frontend, deferred, *settings);
   });
 }
 
