@@ -15,11 +15,15 @@ if(KHA_TSAN)
   add_link_options(-fsanitize=thread)
 endif()
 
-# kha_add_library(NAME SOURCES a.cc b.cc DEPENDS lib...)
-# A module library; modules register themselves so the kha binary links them all.
+# kha_add_library(NAME [PURE] SOURCES a.cc b.cc DEPENDS lib...)
+# A module library; modules register themselves so the kha binary links them all. Its
+# files may include only its own and its DEPENDS' headers; PURE: no Asio, OpenSSL or
+# sockets either (cmake/KhaLayering.cmake checks both at configure time).
 function(kha_add_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "PURE" "" "SOURCES;DEPENDS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
+  get_filename_component(module_dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  set_target_properties(${name} PROPERTIES KHA_MODULE_DIR ${module_dir} KHA_PURE ${ARG_PURE})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_compile_options(${name} PRIVATE ${KHA_WARNINGS})
   target_link_libraries(${name} PUBLIC ${ARG_DEPENDS})
