@@ -21,6 +21,10 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                               {"frontend", "backend"})),
       sessions_closed_on_down(r.counter("kha_proxy_sessions_closed_on_down_total",
                                         "Sessions closed because their backend went down.", {"frontend", "backend"})),
+      sessions_rebalanced(r.counter("kha_proxy_sessions_rebalanced_total",
+                                    "Quiet sessions closed so that their clients reconnect to an emptier backend "
+                                    "(rebalancing after a backend came back).",
+                                    {"frontend", "backend"})),
       hedges(r.counter("kha_proxy_hedges_total", "Hedged attempts started; kind is connect or first_byte.",
                        {"frontend", "kind"})),
       hedges_refused(r.counter("kha_proxy_hedges_refused_total",

@@ -14,6 +14,7 @@
 // | kha_proxy_bytes_total                     | counter   | frontend, backend, direction| bytes relayed; direction = upstream or downstream |
 // | kha_proxy_spliced_bytes_total             | counter   | frontend, backend           | of those bytes, moved by splice(2) (bulk) |
 // | kha_proxy_sessions_closed_on_down_total   | counter   | frontend, backend           | sessions closed because their backend went down |
+// | kha_proxy_sessions_rebalanced_total      | counter   | frontend, backend           | quiet sessions closed so that their clients reconnect to an emptier backend |
 // | kha_proxy_hedges_total                    | counter   | frontend, kind              | hedges started; kind = connect or first_byte |
 // | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout, passive |
 // | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
@@ -46,6 +47,7 @@ struct ProxyMetrics {
   CounterFamily& bytes;
   CounterFamily& spliced_bytes;
   CounterFamily& sessions_closed_on_down;
+  CounterFamily& sessions_rebalanced;
   CounterFamily& hedges;
   CounterFamily& hedges_refused;
   CounterFamily& clients_rejected;

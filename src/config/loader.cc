@@ -131,6 +131,14 @@ const Fields<Hedge> kHedgeFields = {
     scalar("budget_percent", &Hedge::budget_percent),
 };
 
+const Fields<Rebalance> kRebalanceFields = {
+    scalar("enabled", &Rebalance::enabled),
+    scalar("max_skew_percent", &Rebalance::max_skew_percent),
+    scalar("rate_percent", &Rebalance::rate_percent),
+    scalar("settle", &Rebalance::settle),
+    scalar("quiet", &Rebalance::quiet),
+};
+
 const Fields<Backend> kBackendFields = {
     scalar("name", &Backend::name),
     scalar("address", &Backend::address),
@@ -154,6 +162,7 @@ const Fields<Frontend> kFrontendFields = {
     scalar("max_sessions", &Frontend::max_sessions),
     nested("timeouts", &Frontend::timeouts, &kTimeoutFields),
     nested("hedge", &Frontend::hedge, &kHedgeFields),
+    nested("rebalance", &Frontend::rebalance, &kRebalanceFields),
     nested("health", &Frontend::health, &kHealthFields),
     nested("discovery", &Frontend::discovery, &kDiscoveryFields),
     list_of("backends", &Frontend::backends, &kBackendFields, "backends"),

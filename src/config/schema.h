@@ -68,6 +68,15 @@ struct Hedge {
   int budget_percent = 50;          // 0..100: hedges per 100 new sessions, after a burst of 20; 100 = unlimited
 };
 
+// Spreading long-lived sessions again after a backend came back (pool/rebalance.h).
+struct Rebalance {
+  bool enabled = true;
+  int max_skew_percent = 120;  // 101..1000: act when the fullest up backend holds more than this % of the emptiest
+  int rate_percent = 2;        // 1..100: sessions closed per second, % of the frontend's (at least one)
+  Millis settle = 30s;         // 0..1h: every up backend up at least this long first
+  Millis quiet = 250ms;        // 1ms..1min: a session closed only after this long without a byte either way
+};
+
 struct Backend {
   std::string name;     // unique in its frontend; default: the address
   std::string address;  // host:port, IPv6 as [addr]:port
@@ -94,6 +103,7 @@ struct Frontend {
   int max_sessions = 0;              // 0..1000000: this frontend's client sessions at once; 0 = only the global cap
   Timeouts timeouts;
   Hedge hedge;
+  Rebalance rebalance;
   HealthCheck health;
   Discovery discovery;
 };

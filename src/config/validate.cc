@@ -203,6 +203,10 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
   within(p + ".hedge.first_byte_delay", f.hedge.first_byte_delay, 0ms, 5min);
   within(p + ".hedge.first_bytes_max", f.hedge.first_bytes_max, 1, 65536);
   within(p + ".hedge.budget_percent", f.hedge.budget_percent, 0, 100);
+  within(p + ".rebalance.max_skew_percent", f.rebalance.max_skew_percent, 101, 1000);
+  within(p + ".rebalance.rate_percent", f.rebalance.rate_percent, 1, 100);
+  within(p + ".rebalance.settle", f.rebalance.settle, 0ms, 1h);
+  within(p + ".rebalance.quiet", f.rebalance.quiet, 1ms, 1min);
   health(p + ".health", f.health);
   within(p + ".discovery.port", f.discovery.port, 0, 65535);
   within(p + ".discovery.retry", f.discovery.retry, 1ms, 1h);

@@ -73,6 +73,7 @@ void AdminWiring::refresh() {
       metrics_.sessions.with(labels)->mirror(s.sessions_total.load());
       metrics_.connect_failures.with(labels)->mirror(s.connect_failures.load());
       metrics_.sessions_closed_on_down.with(labels)->mirror(s.sessions_closed_on_down.load());
+      metrics_.sessions_rebalanced.with(labels)->mirror(s.sessions_rebalanced.load());
       metrics_.bytes.with({fe->name(), b->name(), "upstream"})->mirror(s.bytes_to_backend.load());
       metrics_.bytes.with({fe->name(), b->name(), "downstream"})->mirror(s.bytes_to_client.load());
       metrics_.spliced_bytes.with(labels)->mirror(s.bytes_spliced.load());

@@ -60,6 +60,7 @@ FrontendOwner::FrontendOwner(OwnerContext& context, std::string name) : context_
 }
 
 FrontendOwner::~FrontendOwner() {
+  if (rebalance_timer_) rebalance_timer_->cancel();
   stop_discovery();
   health_->stop();
   close_listen_fds();
@@ -92,6 +93,7 @@ std::string FrontendOwner::apply(const config::Frontend& desired, std::string_vi
   if (first) {
     runtime_ = std::make_shared<proxy::FrontendRuntime>(settings, pool::BackendList{});
     (void)health_->add(runtime_);  // no backend yet: hooks the passive-failure path only
+    start_rebalancing();
   } else {
     runtime_->set_settings(settings);  // the next session reads the new snapshot
   }
@@ -199,6 +201,7 @@ void FrontendOwner::retire_backend(const pool::BackendPtr& backend) {
 }
 
 void FrontendOwner::retire() {
+  if (rebalance_timer_) rebalance_timer_->cancel();
   release_listeners({});
   stop_discovery();
   if (runtime_)

@@ -102,6 +102,10 @@ class FrontendOwner : public std::enable_shared_from_this<FrontendOwner> {
   void retire_backend(const pool::BackendPtr& backend);
   // Discovery of `f` through its first listener; "" when off or started, else why not.
   std::string start_discovery(const config::Frontend& f);
+  // Rebalancing (frontend_owner_rebalance.cc): one round about every second, from the
+  // first apply until retire(), as `rebalance:` in the snapshot says.
+  void start_rebalancing();
+  void rebalance_round();
 
   OwnerContext& context_;
   std::string name_;
@@ -112,6 +116,11 @@ class FrontendOwner : public std::enable_shared_from_this<FrontendOwner> {
   std::shared_ptr<BackendHealth> health_;
   std::map<std::string, Listener> listeners_;  // by normalised address ("[::1]:6443")
   std::unique_ptr<Discovery> discovery_;
+  std::unique_ptr<asio::steady_timer> rebalance_timer_;
+  // Since when each backend has been up without a break (rebalance.settle); the weak
+  // pointer tells a backend from a new one at the same address.
+  std::map<const pool::Backend*, std::pair<std::weak_ptr<pool::Backend>, std::chrono::steady_clock::time_point>>
+      up_since_;
 };
 
 }  // namespace kha::daemon

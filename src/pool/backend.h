@@ -35,6 +35,7 @@ struct BackendStats {
   std::atomic<std::uint64_t> bytes_to_backend{0};
   std::atomic<std::uint64_t> bytes_to_client{0};
   std::atomic<std::uint64_t> sessions_closed_on_down{0};
+  std::atomic<std::uint64_t> sessions_rebalanced{0};  // closed (quiet) so that the client reconnects to an emptier backend
   std::atomic<std::uint64_t> hedged_connects{0};     // second connect started because the first was slow
   std::atomic<std::uint64_t> bytes_spliced{0};  // of the bytes relayed (both ways), those moved by splice(2)
   std::atomic<std::uint64_t> hedged_first_bytes{0};  // client bytes replayed because this backend was silent

@@ -220,6 +220,10 @@ void Session::hand_over(Attempt& winner, const char* reply, std::size_t reply_si
     auto* s = static_cast<Session*>(self);
     s->hub_.end_session(*s);
   };
+  control_.holds_bytes = [](const void* self) {
+    const auto* s = static_cast<const Session*>(self);
+    return s->legs_[0].queued > 0 || s->legs_[0].held || s->legs_[1].queued > 0 || s->legs_[1].held;
+  };
   handle_ = services_.registry.add(&control_);
   stats.active_sessions.fetch_add(1, std::memory_order_relaxed);  // taken back with the handle
 

@@ -1,4 +1,9 @@
+// SessionRegistry: closing a worker's sessions by backend (down, drained, rebalanced),
+// the idle sweep and the deferred liveness options.
 #include "proxy/session_registry.h"
+
+#include <algorithm>
+#include <vector>
 
 #include "proxy/socket_options.h"
 
@@ -33,6 +38,21 @@ std::size_t SessionRegistry::sweep(std::chrono::steady_clock::time_point now) {
     ++closed;
   }
   return closed;
+}
+
+std::size_t SessionRegistry::close_quiet(const pool::Backend* backend, std::size_t max,
+                                         std::chrono::steady_clock::time_point now, std::chrono::milliseconds quiet) {
+  std::vector<SessionControl*> quiet_ones;
+  for (auto* s : sessions_) {
+    if (s->closing || s->backend != backend || now - s->last_activity < quiet) continue;
+    if (s->holds_bytes && s->holds_bytes(s->owner)) continue;
+    quiet_ones.push_back(s);
+  }
+  const std::size_t n = std::min(max, quiet_ones.size());
+  std::partial_sort(quiet_ones.begin(), quiet_ones.begin() + static_cast<std::ptrdiff_t>(n), quiet_ones.end(),
+                    [](const SessionControl* a, const SessionControl* b) { return a->started > b->started; });
+  for (std::size_t i = 0; i < n; ++i) quiet_ones[i]->close();
+  return n;
 }
 
 std::size_t SessionRegistry::count(const pool::Backend* backend) const {

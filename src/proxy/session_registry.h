@@ -23,6 +23,8 @@ struct SessionControl {
   std::chrono::steady_clock::time_point started;
   // How the owner ends the session (Hub::end_session).
   void (*on_close)(void* owner) = nullptr;
+  // Whether bytes wait in kha for a peer that has not taken them yet (a blocked write).
+  bool (*holds_bytes)(const void* owner) = nullptr;
   void* owner = nullptr;
   void close();
 };
@@ -38,6 +40,12 @@ class SessionRegistry {
   // returns how many it closed.
   std::size_t close_some(const pool::Backend* backend, std::size_t max);
   std::size_t count(const pool::Backend* backend = nullptr) const;
+  // Rebalancing (pool/rebalance.h): closes up to `max` sessions pinned to `backend` that
+  // are quiet now (no byte either way for `quiet`, none waiting in kha: between two
+  // messages, never inside one), the youngest first (the oldest have proved stable and
+  // are likely the busiest watches). Returns how many it closed.
+  std::size_t close_quiet(const pool::Backend* backend, std::size_t max, std::chrono::steady_clock::time_point now,
+                          std::chrono::milliseconds quiet);
   std::size_t size() const { return sessions_.size(); }
   // Every kIdleSweep: closes the sessions that moved no byte either way for their idle
   // timeout and returns how many (the client and server idle timeouts act as one: both

@@ -70,6 +70,16 @@ void Worker::close_sessions_of(pool::BackendPtr backend) {
   });
 }
 
+void Worker::close_quiet_sessions_of(pool::BackendPtr backend, std::size_t max, std::chrono::milliseconds quiet) {
+  hub_->post([this, backend = std::move(backend), max, quiet] {
+    const std::size_t n = services_.registry.close_quiet(backend.get(), max, std::chrono::steady_clock::now(), quiet);
+    if (n == 0) return;
+    backend->stats().sessions_rebalanced.fetch_add(n, std::memory_order_relaxed);
+    log::debug("sessions_rebalanced", {{"backend", backend->name()}, {"worker", std::to_string(id_)},
+                                       {"count", std::to_string(n)}});
+  });
+}
+
 void Worker::close_all_sessions() {
   hub_->post([this] { services_.registry.close_some(nullptr, SIZE_MAX); });
 }

@@ -39,6 +39,9 @@ class Worker {
   // Thread-safe. Closes the sessions pinned to `backend`, paced in batches so the
   // remaining backends do not get every client at the same instant; all within ~1 s.
   void close_sessions_of(pool::BackendPtr backend);
+  // Rebalancing: closes up to `max` quiet sessions of `backend` (SessionRegistry::close_quiet)
+  // and counts them in its sessions_rebalanced.
+  void close_quiet_sessions_of(pool::BackendPtr backend, std::size_t max, std::chrono::milliseconds quiet);
   // Thread-safe. Closes every session at once.
   void close_all_sessions();
   // Thread-safe snapshot.
