@@ -1,3 +1,4 @@
+// Hub: the worker's epoll loop: listeners, accept and hand-over between workers, deadlines, deferred frees.
 #include "proxy/hub.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SessionRegistry: close a backend's sessions (or all), the idle sweep that also arms upstream liveness.
 #include "proxy/session_registry.h"
 
 #include "proxy/socket_options.h"
