@@ -1,3 +1,4 @@
+// AdminServer: the accept loop, one coroutine per connection, deadline watchdogs, slot eviction, dispatch.
 #include "admin/admin_server.h"
 
 #include <set>

@@ -1,3 +1,4 @@
+// The /backends document: to_json for the daemon, parse_backends_json and render_table for `kha status`.
 #include "admin/backends_view.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// HTTP/1.1 request-head parsing and response serialisation for the admin server and `kha status`. Pure.
 #include "admin/http_message.h"
 
 #include <charconv>

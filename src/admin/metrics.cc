@@ -1,3 +1,4 @@
+// Metrics registry: families, labelled series, histogram buckets and the Prometheus text rendering.
 #include "admin/metrics.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The standard admin routes: /healthz, /readyz (every frontend has a backend up), /backends, /metrics.
 #include "admin/pages.h"
 
 namespace kha::admin {

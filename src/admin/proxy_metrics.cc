@@ -1,3 +1,4 @@
+// ProxyMetrics: every `kha proxy` metric family registered once, with its name, help text and labels.
 #include "admin/proxy_metrics.h"
 
 namespace kha::admin {

@@ -1,3 +1,4 @@
+// refuse_browser_request(): the Host, Origin and Content-Type checks that keep web pages off admin POSTs.
 #include "admin/request_guard.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// HostPort parsing and printing, IPv4/IPv6 literal tests and IPv6 bracketing.
 #include "common/address.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// Diagnostic printing: "file:line:column: key: message", one line per problem.
 #include "common/diagnostic.h"
 
 namespace kha {

@@ -1,3 +1,4 @@
+// parse_duration() and format_duration(): "1m30s" <-> Millis, naming syntax and too-long problems.
 #include "common/duration.h"
 
 #include <cctype>

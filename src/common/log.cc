@@ -1,3 +1,4 @@
+// Logging: the text/JSON line format, the spdlog stderr logger and the count of failed coroutines.
 #include "common/log.h"
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// diff(): per-key comparison tables for frontends and the config, listener/backend sets, the reload summary.
 #include "config/diff.h"
 
 #include <algorithm>

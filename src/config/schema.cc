@@ -1,3 +1,4 @@
+// The names of the schema's enums (balance, replay, check kind) as written in YAML and in messages.
 #include "config/schema.h"
 
 namespace kha::config {

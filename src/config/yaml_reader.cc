@@ -1,3 +1,4 @@
+// YamlReader: typed scalar reads, map/list walks, unknown-key suggestions and file:line:column placement.
 #include "config/yaml_reader.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// raise_open_files_limit(): RLIMIT_NOFILE's soft limit raised to the hard one at start, logged either way.
 #include "daemon/open_files.h"
 
 #include <sys/resource.h>

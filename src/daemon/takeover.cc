@@ -1,3 +1,4 @@
+// Takeover: SCM_RIGHTS messages, TakeoverServer (the old process hands over), TakeoverClient (the new).
 #include "daemon/takeover.h"
 
 #include <sys/socket.h>

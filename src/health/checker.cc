@@ -1,3 +1,4 @@
+// Checker: the probe loop on its strand, passive reports, Tracker transitions and their log lines.
 #include "health/checker.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// The names of the layers an Outcome is decided at (connect, tls, http, timeout, passive, local).
 #include "health/outcome.h"
 
 namespace kha::health {

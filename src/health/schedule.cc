@@ -1,3 +1,4 @@
+// Schedule: the next probe's delay from the Tracker's state (interval, transition, down), plus jitter.
 #include "health/schedule.h"
 
 #include <algorithm>

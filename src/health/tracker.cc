@@ -1,3 +1,4 @@
+// Tracker::record(): rise/fall counting; a passive failure needs a probe to confirm the last step down.
 #include "health/tracker.h"
 
 #include <algorithm>

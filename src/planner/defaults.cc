@@ -1,3 +1,4 @@
+// kubespray_defaults(): Kubespray's role defaults per version, as the lowest-precedence VarMap.
 #include "planner/defaults.h"
 
 #include "planner/plan.h"

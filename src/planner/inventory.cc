@@ -1,3 +1,4 @@
+// Inventory: groups, hosts, children and depths; membership queries; host-name and group-cycle checks.
 #include "planner/inventory.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Planner file I/O: the inventory file or directory, group_vars/, host_vars/, -e extra vars, the fact cache.
 #include "planner/loader.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Plan output: plan_to_json, plan_to_yaml, plan_to_table and the text of `kha plan explain`. Pure.
 #include "planner/output.h"
 
 #include <set>

@@ -1,3 +1,4 @@
+// render(): a plan's kha configs, static pod manifests, HAProxy equivalent and /etc/hosts lines. Pure.
 #include "planner/render.h"
 
 #include "common/address.h"

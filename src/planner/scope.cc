@@ -1,3 +1,4 @@
+// Scope: variable lookup by Ansible precedence, lazy template evaluation and the trace of what was read.
 #include "planner/scope.h"
 
 namespace kha::planner {

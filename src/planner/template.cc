@@ -1,3 +1,4 @@
+// Template evaluation: the {{ }} tokenizer and evaluator (names, dotted/subscript access, default()).
 #include "planner/template.h"
 
 #include <cctype>

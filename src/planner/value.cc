@@ -1,3 +1,4 @@
+// Values: Source text, INI literals (the ast.literal_eval subset), value_to_text and vars YAML files.
 #include "planner/value.h"
 
 #include <cctype>

@@ -1,3 +1,4 @@
+// yaml-cpp nodes to Values: PyYAML's YAML 1.1 scalar typing, duplicate keys, size and depth budgets.
 #include "planner/yaml_value.h"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// Backend stats (connect-latency histogram) and BackendSet: snapshot, replace, pick of the next backend.
 #include "pool/backend.h"
 
 #include <algorithm>

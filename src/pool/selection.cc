@@ -1,3 +1,4 @@
+// select_backend(): roundrobin or leastconn over up, untried backends; if none is up, over all untried.
 #include "pool/selection.h"
 
 namespace kha::pool {

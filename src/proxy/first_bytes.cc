@@ -1,3 +1,4 @@
+// classify_first_bytes(): walks TLS records to tell a whole ClientHello from a partial one or plain text.
 #include "proxy/first_bytes.h"
 
 namespace kha::proxy {

@@ -1,3 +1,4 @@
+// Hub: the worker's epoll loop: events, posted tasks, timers, deadlines and deferred frees (accepting: hub_accept.cc).
 #include "proxy/hub.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// PipePool: hands out an idle pipe or a new one, keeps up to max_idle returned pipes, closes the rest.
 #include "proxy/pipe_pool.h"
 
 #include <fcntl.h>

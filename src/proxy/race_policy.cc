@@ -1,3 +1,4 @@
+// decide(): win, fail, start another attempt (retry/hedge) or wait, from what the race has seen. Pure.
 #include "proxy/race_policy.h"
 
 namespace kha::proxy {

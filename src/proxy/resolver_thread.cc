@@ -1,3 +1,4 @@
+// The process-wide resolver thread: one io_context where getaddrinfo blocks instead of a worker.
 #include "proxy/resolver_thread.h"
 
 #include <memory>

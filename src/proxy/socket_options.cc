@@ -1,3 +1,4 @@
+// tune_session_socket(): TCP_NODELAY, keepalive and TCP_USER_TIMEOUT on a session's sockets.
 #include "proxy/socket_options.h"
 
 #include <netinet/in.h>

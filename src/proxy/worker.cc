@@ -1,3 +1,4 @@
+// Worker: its thread, listeners posted to its hub, idle sweeps, paced closing of a down backend's sessions.
 #include "proxy/worker.h"
 
 #include <future>

@@ -1,3 +1,4 @@
+// EndpointSlices from the endpoints file: parsing, slice and list JSON, watch events between two reads.
 #include "standin/endpoint_slices.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The stand-in's HTTP/1.1: request-head and query parsing, response and chunked-stream serialisation.
 #include "standin/http.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// route(): the stand-in's answers: health, /version, pods and watches, EndpointSlices, /_standin/ control.
 #include "standin/routes.h"
 
 #include <nlohmann/json.hpp>

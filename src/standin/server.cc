@@ -1,3 +1,4 @@
+// Server: listeners, TLS/plain connection coroutines, watch streams, the modes (hang, reset, refuse).
 #include "standin/server.h"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// Certificate minting: EC P-256 keys, a CA and leaf certificates with SANs, PEM text and PEM files.
 #include "tls/certificate.h"
 
 #include <fcntl.h>

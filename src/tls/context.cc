@@ -1,3 +1,4 @@
+// make_client_context/make_server_context (TLS 1.2+, trust and identity from PEM or files), set_peer_name().
 #include "tls/context.h"
 
 #include <openssl/err.h>

@@ -1,3 +1,4 @@
+// take_errors(): drains OpenSSL's error queue into one message.
 #include "tls/openssl_ptr.h"
 
 #include <openssl/err.h>

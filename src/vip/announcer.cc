@@ -1,3 +1,4 @@
+// Announcer: a gratuitous ARP (AF_PACKET) or an unsolicited neighbour advertisement (ICMPv6) per VIP.
 #include "vip/announcer.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// Instance: the VRRPv3 transitions (start, adverts, timers, fault, tracking, shutdown) and their Actions.
 #include "vip/instance.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// IpAddress and Prefix: parsing, printing and the VRRP multicast group of each family.
 #include "vip/ip_address.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// Rtnetlink address add/remove/list with acks; LinkMonitor and the link state and MAC helpers.
 #include "vip/netlink.h"
 
 #include <linux/if_addr.h>

@@ -1,3 +1,4 @@
+// VRRPv3 encode/decode: checksum over the pseudo-header, validity checks, drop reasons, unicast source check.
 #include "vip/packet.h"
 
 namespace kha::vip {

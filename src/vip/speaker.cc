@@ -1,3 +1,4 @@
+// Speaker::run(): opens the sockets, then the poll() loop that feeds Instance and carries out its Actions.
 #include "vip/speaker.h"
 
 #include <linux/capability.h>

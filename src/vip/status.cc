@@ -1,3 +1,4 @@
+// Status: drop counting and the Prometheus (/metrics) and JSON (/status, `kha vip status`) renderings.
 #include "vip/status.h"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// VrrpSocket: raw protocol-112 socket setup (multicast or unicast), receive with metadata, send per peer.
 #include "vip/vrrp_socket.h"
 
 #include <arpa/inet.h>
