@@ -5,12 +5,17 @@ Used by test_failover*.py, test_kubectl*.py and test_admin_proxy*.py. Every loop
 is bounded in count and time; every wait has a deadline.
 """
 
+import resource
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 
 from . import web
+from .certs import make_ca
 from .load import ClientLoad
+from .standin import start_standins
 
 
 def apiserver_config(standins, ca, server_name="localhost", close_sessions_on_down=True, health_extra="",
@@ -107,6 +112,21 @@ class Watches:
     def close(self):
         for w in self.items:
             w.close()
+
+
+def hostile_clients_setup(test, clients):
+    """For a test that opens `clients` connections itself: raises this process's soft
+    open-files limit to the hard one for the test (skips when even that is too low),
+    then gives the test a CA (test.pki) and three TLS stand-in apiservers (test.standins)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < clients + 200:
+        test.skipTest(f"the test itself needs {clients + 200} descriptors, hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    test.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+    tmp = tempfile.mkdtemp(prefix="kha-abuse-")
+    test.addCleanup(shutil.rmtree, tmp, True)
+    test.pki = make_ca(tmp)
+    test.standins = start_standins(3, pki=test.pki, owner=test)
 
 
 def accept_queue(port):

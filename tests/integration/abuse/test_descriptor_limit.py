@@ -7,10 +7,7 @@ open files", every backend was marked down and ~600 sessions were closed. Now kh
 caps its sessions below the limit (the rest wait in the listen backlog), the probes
 keep their descriptors, no backend goes down, and the admin endpoint answers.
 """
-import resource
-import shutil
 import socket
-import tempfile
 import time
 import unittest
 
@@ -25,15 +22,7 @@ CAP = (LIMIT - 256) // 3  # proxy/session_cap.h
 
 class DescriptorLimit(unittest.TestCase):
     def setUp(self):
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard < CLIENTS + 200:
-            self.skipTest(f"the test itself needs {CLIENTS + 200} descriptors, hard limit is {hard}")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
-        tmp = tempfile.mkdtemp(prefix="kha-abuse-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.pki = harness.make_ca(tmp)
-        self.standins = harness.start_standins(3, pki=self.pki, owner=self)
+        faults.hostile_clients_setup(self, CLIENTS)
         self.proxy = harness.start_kha_proxy(config_text=faults.apiserver_config(self.standins, self.pki.ca),
                                              wrapper=["prlimit", f"--nofile={LIMIT}:{LIMIT}"], owner=self)
         harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == 3, 15,

@@ -9,10 +9,7 @@ counts the pauses, and `local` keeps serving real requests meanwhile. A reload r
 the cap and kha takes more of the waiting clients at once; when they leave, `public`
 serves again.
 """
-import resource
-import shutil
 import socket
-import tempfile
 import unittest
 
 from support import faults
@@ -36,15 +33,7 @@ def config(standins, ca, local_port, cap):
 
 class FrontendSessionCap(unittest.TestCase):
     def setUp(self):
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard < CLIENTS + 200:
-            self.skipTest(f"the test itself needs {CLIENTS + 200} descriptors, hard limit is {hard}")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
-        tmp = tempfile.mkdtemp(prefix="kha-abuse-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.pki = harness.make_ca(tmp)
-        self.standins = harness.start_standins(3, pki=self.pki, owner=self)
+        faults.hostile_clients_setup(self, CLIENTS)
         self.local_port = harness.free_port()
         self.proxy = harness.start_kha_proxy(config_text=config(self.standins, self.pki.ca, self.local_port, CAP),
                                              owner=self)
