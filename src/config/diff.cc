@@ -44,6 +44,7 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("health.rise", [](const F& f) { return f.health.rise; }),
       setting<F>("health.fall", [](const F& f) { return f.health.fall; }),
       setting<F>("health.jitter", [](const F& f) { return f.health.jitter; }),
+      setting<F>("health.fresh_connect_interval", [](const F& f) { return f.health.fresh_connect_interval; }),
       setting<F>("health.path", [](const F& f) { return f.health.path; }),
       setting<F>("health.expect_status", [](const F& f) { return f.health.expect_status; }),
       setting<F>("health.tls.verify", [](const F& f) { return f.health.tls.verify; }),
