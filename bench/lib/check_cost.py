@@ -2,8 +2,9 @@
 """What one load-balancer instance's health checks cost each apiserver (issue 16).
 
 Every contender runs at once, each in front of its own three TLS stand-in apiservers
-(`kha standin`, which counts new connections, full and resumed TLS handshakes and
-requests on its data listener): kha with the shipped config (packaging/kha.yaml, only
+(`kha standin`, which counts new connections, full and resumed TLS handshakes,
+handshakes the client cut short after the server's work was done, and requests on its
+data listener): kha with the shipped config (packaging/kha.yaml, only
 the addresses changed), kha in flag form (--health-check https), HAProxy as the seed
 document's example and as Kubespray's haproxy mode, and nginx (Kubespray's, no active
 checks). After a warm-up the counters are read twice, `--seconds` apart; the rates
@@ -120,7 +121,8 @@ def main():
             for s in ss:
                 s.stop()
     keys = (("connections", "new TLS conn"), ("handshakes_full", "full hs"),
-            ("handshakes_resumed", "resumed hs"), ("data_requests", "requests"))
+            ("handshakes_resumed", "resumed hs"), ("handshakes_incomplete", "cut hs"),
+            ("data_requests", "requests"))
     rows = {}
     for tag, name in tags.items():
         rate = {}
@@ -136,9 +138,9 @@ def main():
     for name, r in rows.items():
         parts = []
         for n in FLEETS:
-            cpu = n * (r["handshakes_full"] * CPU_MS["full"] + r["handshakes_resumed"] * CPU_MS["resumed"]
+            cpu = n * ((r["handshakes_full"] + r["handshakes_incomplete"]) * CPU_MS["full"] + r["handshakes_resumed"] * CPU_MS["resumed"]
                        + r["data_requests"] * CPU_MS["request"]) / 1000
-            parts.append(f"{n} nodes: {n * r['handshakes_full']:.0f}/{n * r['handshakes_resumed']:.0f}/"
+            parts.append(f"{n} nodes: {n * (r['handshakes_full'] + r['handshakes_incomplete']):.0f}/{n * r['handshakes_resumed']:.0f}/"
                          f"{n * r['data_requests']:.0f} ({cpu:.2f} cores)")
         print(f"{name:48} " + "  ".join(parts))
     with open(os.path.join(workdir, "check-cost.json"), "w") as f:

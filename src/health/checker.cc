@@ -34,9 +34,10 @@ Checker::Checker(asio::any_io_executor executor, config::HealthCheck check,
       host_(std::move(host_for_sni)),
       on_transition_(std::move(on_transition)),
       tracker_(check_.rise, check_.fall),
-      schedule_(Intervals::from(check_), random ? std::move(random) : make_default_random()),
+      random_(random ? std::move(random) : make_default_random()),
+      schedule_(Intervals::from(check_), random_),
       timer_(strand_),
-      connection_(check_, endpoint_, host_, make_default_random()) {
+      connection_(check_, endpoint_, host_, random_) {
   if (check_.kind == config::CheckKind::None) {
     state_.store(State::Up, std::memory_order_release);
     last_ = Outcome::success(Layer::Connect, "no check configured");
@@ -120,8 +121,11 @@ asio::awaitable<void> Checker::loop(std::shared_ptr<Checker> self) {
       auto woke = co_await (std::move(due) || std::move(ended));
       if (woke.index() == 1 && std::get<1>(woke)) {
         // The kept-alive connection ended while idle (a killed backend's FIN or RST, or
-        // an idle timeout): probe soon, but not more often than transition_interval.
-        const auto soon = std::max(Clock::now(), last_probe_at_ + check_.transition_interval);
+        // an idle timeout): probe soon, but not more often than transition_interval,
+        // and spread over one more transition_interval: a restarted apiserver closes
+        // every node's connection at once, and they should not all reconnect at once.
+        const auto spread = std::chrono::duration_cast<Clock::duration>(check_.transition_interval * random_());
+        const auto soon = std::max(Clock::now(), last_probe_at_ + check_.transition_interval) + spread;
         next_probe_at_ = std::min(next_probe_at_, soon);
       }
       continue;

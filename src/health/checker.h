@@ -93,6 +93,7 @@ class Checker : public std::enable_shared_from_this<Checker> {
 
   // Strand only.
   Tracker tracker_;
+  Schedule::Random random_;  // shared by the schedule, the connection and the idle-end spread
   Schedule schedule_;
   asio::steady_timer timer_;
   Clock::time_point next_probe_at_;           // the loop sleeps until then

@@ -48,6 +48,7 @@ nlohmann::json state_json(const State& s) {
   return {{"identity", s.identity}, {"ready", s.ready},       {"mode", std::string(to_string(s.mode))},
           {"requests", s.requests}, {"connections", s.connections}, {"live", s.live},
           {"handshakes_full", s.handshakes_full}, {"handshakes_resumed", s.handshakes_resumed},
+          {"handshakes_incomplete", s.handshakes_incomplete},
           {"data_requests", s.data_requests}};
 }
 

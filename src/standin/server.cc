@@ -243,7 +243,10 @@ awaitable<void> Server::handle(tcp::socket socket, bool control) {
   LiveEntry entry{live_, next_id_++};
   (*live_)[entry.id] = &stream.next_layer();
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
-  if (hec) co_return;
+  if (hec) {
+    if (!SSL_in_before(stream.native_handle())) ++state_.handshakes_incomplete;
+    co_return;
+  }
   ++(SSL_session_reused(stream.native_handle()) ? state_.handshakes_resumed : state_.handshakes_full);
   co_await serve(stream, false);
 }

@@ -55,6 +55,9 @@ struct State {
   // listener, full or resumed (session ticket or cache), and requests answered there.
   std::uint64_t handshakes_full = 0;
   std::uint64_t handshakes_resumed = 0;
+  // Handshakes the client cut after the ClientHello (HAProxy's check-ssl resets once it
+  // has the server's Finished): the server did a full handshake's work all the same.
+  std::uint64_t handshakes_incomplete = 0;
   std::uint64_t data_requests = 0;
 };
 

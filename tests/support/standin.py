@@ -60,7 +60,7 @@ class Standin:
 
     def state(self):
         """{"identity", "ready", "mode", "requests", "connections", "live", "handshakes_full",
-        "handshakes_resumed", "data_requests"} from the control port."""
+        "handshakes_resumed", "handshakes_incomplete", "data_requests"} from the control port."""
         return json.loads(self._control("GET", "/_standin/state").body)
 
     def hang(self):
