@@ -49,6 +49,15 @@ class CheckCost(unittest.TestCase):
         self.assertEqual(p.metrics_sum("kha_health_connections_total", {**labels, "kind": "new"}), 1)
         self.assertGreaterEqual(p.metrics_sum("kha_health_requests_total", labels), st["connections"] * 2)
 
+    def test_tls_kind_resumes_its_session(self):
+        text = faults.apiserver_config([self.s], self.pki.ca, health_extra="      interval: 200ms\n")
+        p = harness.start_kha_proxy(config_text=text.replace("kind: https", "kind: tls"), owner=self)
+        harness.wait_until(lambda: p.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == 1, 15, "up")
+        harness.wait_until(lambda: self.s.state()["handshakes_resumed"] >= 5, 15, "five resumed handshakes")
+        st = self.s.state()
+        self.assertEqual(st["handshakes_full"], 1, f"one full handshake, then resumed: {st}")
+        self.assertEqual(st["data_requests"], 0, "a tls check sends no request")
+
     def test_hung_backend_on_the_kept_alive_connection_goes_down_in_the_window(self):
         p = self.start_proxy("")  # defaults: interval 1s, timeout 1s, fresh connect every ~2 min
         harness.wait_until(lambda: self.s.state()["data_requests"] >= 3, 10, "three checks")
