@@ -66,6 +66,12 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       check_seconds(r.histogram("kha_health_check_seconds", "Health probe latency.", {"frontend", "backend"})),
       transitions(r.counter("kha_health_transitions_total", "Backend state changes; to is up or down.",
                             {"frontend", "backend", "to"})),
+      check_connections(r.counter("kha_health_connections_total",
+                                  "Connections health checks opened to a backend; kind is new (full TLS handshake, "
+                                  "or a TCP connect for tcp checks) or resumed (TLS session resumed).",
+                                  {"frontend", "backend", "kind"})),
+      check_requests(r.counter("kha_health_requests_total", "HTTP requests health checks sent to a backend.",
+                               {"frontend", "backend"})),
       reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})),
       admin_evictions(r.counter("kha_admin_connections_evicted_total",
                                 "Admin connections that had not sent a whole request, closed (oldest first) to "

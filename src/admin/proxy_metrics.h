@@ -19,6 +19,8 @@
 // | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout, passive |
 // | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
 // | kha_health_transitions_total              | counter   | frontend, backend, to       | state changes; to = up or down |
+// | kha_health_connections_total              | counter   | frontend, backend, kind     | check connections opened; kind = new or resumed |
+// | kha_health_requests_total                 | counter   | frontend, backend           | HTTP requests sent by checks |
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
 // | kha_proxy_frontend_sessions               | gauge     | frontend                    | client sessions of the frontend open now (racing or relaying) |
 // | kha_proxy_frontend_session_cap            | gauge     | frontend                    | the frontend's max_sessions; 0 = only the global cap |
@@ -62,6 +64,8 @@ struct ProxyMetrics {
   CounterFamily& checks;
   HistogramFamily& check_seconds;
   CounterFamily& transitions;
+  CounterFamily& check_connections;
+  CounterFamily& check_requests;
   CounterFamily& reloads;
   CounterFamily& admin_evictions;
   CounterFamily& admin_header_timeouts;

@@ -54,6 +54,7 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("health.rise", [](const F& f) { return f.health.rise; }, Part::Checks),
       setting<F>("health.fall", [](const F& f) { return f.health.fall; }, Part::Checks),
       setting<F>("health.jitter", [](const F& f) { return f.health.jitter; }, Part::Checks),
+      setting<F>("health.fresh_connect_interval", [](const F& f) { return f.health.fresh_connect_interval; }, Part::Checks),
       setting<F>("health.path", [](const F& f) { return f.health.path; }, Part::Checks),
       setting<F>("health.expect_status", [](const F& f) { return f.health.expect_status; }, Part::Checks),
       setting<F>("health.tls.verify", [](const F& f) { return f.health.tls.verify; }, Part::Checks),

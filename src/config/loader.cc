@@ -112,6 +112,7 @@ const Fields<HealthCheck> kHealthFields = {
     scalar("rise", &HealthCheck::rise),
     scalar("fall", &HealthCheck::fall),
     scalar("jitter", &HealthCheck::jitter),
+    scalar("fresh_connect_interval", &HealthCheck::fresh_connect_interval),
     scalar("path", &HealthCheck::path),
     scalar("expect_status", &HealthCheck::expect_status),
     nested("tls", &HealthCheck::tls, &kTlsFields),

@@ -43,6 +43,11 @@ struct HealthCheck {
   int rise = 2;                     // >= 1: consecutive successes to go up
   int fall = 2;                     // >= 1: consecutive failures to go down
   double jitter = 0.1;              // 0..0.5: +-fraction of the interval, so nodes do not probe in step
+  // 0..24h: tls and https checks keep one connection (https: kept alive, a GET per probe;
+  // TLS sessions resumed) and open a new one at least this often (jittered), so that a
+  // backend that keeps old connections but accepts no new ones is caught. 0: a new
+  // connection for every probe.
+  Millis fresh_connect_interval = 120s;
   std::string path = "/readyz";     // https: path to GET
   int expect_status = 200;          // https: 100..599
   TlsClient tls;

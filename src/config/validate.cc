@@ -145,6 +145,7 @@ void Checker::health(const std::string& p, const HealthCheck& h) {
   within(p + ".transition_interval", h.transition_interval, 1ms, 1h);
   within(p + ".down_interval", h.down_interval, 1ms, 1h);
   within(p + ".timeout", h.timeout, 1ms, 5min);
+  within(p + ".fresh_connect_interval", h.fresh_connect_interval, 0ms, 24h);
   at_least(p + ".rise", h.rise, 1);
   at_least(p + ".fall", h.fall, 1);
   if (!(h.jitter >= 0 && h.jitter <= 0.5)) fail(p + ".jitter", "must be 0..0.5, got " + number(h.jitter));

@@ -52,6 +52,9 @@ void AdminWiring::stop() {
 
 void AdminWiring::on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& o) {
   metrics_.checks.with({frontend, backend, outcome_label(o)})->inc();
+  if (o.connection == health::Connection::New || o.connection == health::Connection::Resumed)
+    metrics_.check_connections.with({frontend, backend, health::to_string(o.connection)})->inc();
+  if (o.request_sent) metrics_.check_requests.with({frontend, backend})->inc();
   if (o.layer != health::Layer::Passive)
     metrics_.check_seconds.with({frontend, backend})->observe(static_cast<double>(o.latency.count()) / 1e6);
 }

@@ -5,10 +5,13 @@
 #include <exception>
 #include <sstream>
 
+#include <algorithm>
+
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 
 #include "common/log.h"
-#include "health/probe.h"
+#include "health/probe.h"  // make_tls_context
 
 namespace kha::health {
 
@@ -32,8 +35,10 @@ Checker::Checker(asio::any_io_executor executor, config::HealthCheck check,
       host_(std::move(host_for_sni)),
       on_transition_(std::move(on_transition)),
       tracker_(check_.rise, check_.fall),
-      schedule_(Intervals::from(check_), random ? std::move(random) : make_default_random()),
-      timer_(strand_) {
+      random_(random ? std::move(random) : make_default_random()),
+      schedule_(Intervals::from(check_), random_),
+      timer_(strand_),
+      connection_(check_, endpoint_, host_, random_) {
   if (check_.kind == config::CheckKind::None) {
     state_.store(State::Up, std::memory_order_release);
     last_ = Outcome::success(Layer::Connect, "no check configured");
@@ -107,19 +112,37 @@ asio::awaitable<void> Checker::loop(std::shared_ptr<Checker> self) {
   while (!stopped_.load()) {
     if (Clock::now() < next_probe_at_) {
       timer_.expires_at(next_probe_at_);
-      co_await timer_.async_wait(as_tuple(asio::use_awaitable));
-      continue;  // woken early (passive report or stop) or due: decide again
+      if (!connection_.idle()) {
+        co_await timer_.async_wait(as_tuple(asio::use_awaitable));
+        continue;  // woken early (passive report or stop) or due: decide again
+      }
+      using namespace asio::experimental::awaitable_operators;
+      auto due = timer_.async_wait(as_tuple(asio::use_awaitable));
+      auto ended = connection_.watch_idle();
+      auto woke = co_await (std::move(due) || std::move(ended));
+      if (woke.index() == 1 && std::get<1>(woke)) {
+        // The kept-alive connection ended while idle (a killed backend's FIN or RST, or
+        // an idle timeout): probe soon, but not more often than transition_interval,
+        // and spread over one more transition_interval: a restarted apiserver closes
+        // every node's connection at once, and they should not all reconnect at once.
+        const auto spread = std::chrono::duration_cast<Clock::duration>(check_.transition_interval * random_());
+        const auto soon = std::max(Clock::now(), last_probe_at_ + check_.transition_interval) + spread;
+        next_probe_at_ = std::min(next_probe_at_, soon);
+      }
+      continue;
     }
     Outcome outcome;
+    last_probe_at_ = Clock::now();
     if (check_.kind != config::CheckKind::Tcp && !tls_) {
       outcome = Outcome::failure(Layer::Tls, "tls setup: " + tls_error_);
     } else {
-      outcome = co_await probe(check_, endpoint_, host_, tls_);
+      outcome = co_await connection_.probe(tls_.get());
     }
     if (stopped_.load()) break;
     record(outcome);
     next_probe_at_ = Clock::now() + schedule_.next_delay(tracker_);
   }
+  connection_.close();
   (void)self;
 }
 

@@ -1,5 +1,7 @@
 // Checker: the per-backend health-check loop (Envoy's HealthCheckerImplBase). It
-// owns its timer and TLS context, probes the backend (probe.h), feeds a pure
+// owns its timer, TLS context and check connection, probes the backend over it
+// (check_connection.h; between probes a kept-alive connection that ends pulls the
+// next probe forward: a killed backend is seen at once), feeds a pure
 // Tracker (tracker.h), picks the next delay with a Schedule (schedule.h), and
 // reports state changes. Probe kinds only say success or failure; the thresholds
 // and timing live here.
@@ -25,6 +27,7 @@
 #include <asio/ssl.hpp>
 
 #include "config/schema.h"
+#include "health/check_connection.h"
 #include "health/outcome.h"
 #include "health/schedule.h"
 #include "health/tracker.h"
@@ -90,11 +93,14 @@ class Checker : public std::enable_shared_from_this<Checker> {
 
   // Strand only.
   Tracker tracker_;
+  Schedule::Random random_;  // shared by the schedule, the connection and the idle-end spread
   Schedule schedule_;
   asio::steady_timer timer_;
   Clock::time_point next_probe_at_;           // the loop sleeps until then
   std::shared_ptr<asio::ssl::context> tls_;   // null for tcp/none or when setup failed
   std::string tls_error_;                     // why tls_ is null for tls/https
+  CheckConnection connection_;                // kept alive between probes (https)
+  Clock::time_point last_probe_at_{};
   asio::cancellation_signal cancel_;          // stops the loop's current wait or probe
   bool started_ = false;
   Clock::time_point last_local_log_{};  // Layer::Local outcomes are logged once per 10 s

@@ -15,4 +15,14 @@ const char* to_string(Layer layer) {
   return "?";
 }
 
+const char* to_string(Connection c) {
+  switch (c) {
+    case Connection::None: return "none";
+    case Connection::Reused: return "reused";
+    case Connection::New: return "new";
+    case Connection::Resumed: return "resumed";
+  }
+  return "?";
+}
+
 }  // namespace kha::health

@@ -22,8 +22,13 @@ enum class Layer {
             // nothing of the backend, so it is neither a success nor a failure
 };
 
+// How a probe reached the backend: no connection (passive reports, none), the kept-alive
+// one, a new one with a full TLS handshake (or a plain TCP connect), or a new one whose
+// TLS session was resumed.
+enum class Connection { None, Reused, New, Resumed };
 
 const char* to_string(Layer layer);
+const char* to_string(Connection connection);  // "none", "reused", "new", "resumed"
 
 struct Outcome {
   bool ok = false;                             // the probe passed
@@ -31,14 +36,29 @@ struct Outcome {
   std::string reason;                          // human text for logs: "connect: Connection refused"
   std::chrono::microseconds latency{0};        // probe start to decision (0 for passive reports)
   int http_status = 0;                         // https probes: the status received; 0 = none
+  // What the probe cost the backend (kha_health_connections_total, kha_health_requests_total).
+  Connection connection = Connection::None;
+  bool request_sent = false;                   // an HTTP request was written
 
   static Outcome success(Layer layer, std::string reason = {},
                          std::chrono::microseconds latency = {}, int http_status = 0) {
-    return Outcome{true, layer, std::move(reason), latency, http_status};
+    Outcome o;
+    o.ok = true;
+    o.layer = layer;
+    o.reason = std::move(reason);
+    o.latency = latency;
+    o.http_status = http_status;
+    return o;
   }
   static Outcome failure(Layer layer, std::string reason,
                          std::chrono::microseconds latency = {}, int http_status = 0) {
-    return Outcome{false, layer, std::move(reason), latency, http_status};
+    Outcome o;
+    o.ok = false;
+    o.layer = layer;
+    o.reason = std::move(reason);
+    o.latency = latency;
+    o.http_status = http_status;
+    return o;
   }
 };
 

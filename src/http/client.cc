@@ -86,6 +86,16 @@ asio::awaitable<std::optional<Error>> Client::handshake() {
   co_return Error{Stage::Handshake, ec, std::move(reason)};
 }
 
+asio::awaitable<void> Client::settle(std::chrono::steady_clock::duration wait) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(socket().get_executor(), wait);
+  char sink[512];
+  auto read = tls_ ? tls_->async_read_some(asio::buffer(sink), use_tuple)
+                   : plain_.async_read_some(asio::buffer(sink), use_tuple);
+  auto expired = timer.async_wait(use_tuple);
+  co_await (std::move(read) || std::move(expired));
+}
+
 asio::awaitable<std::optional<Error>> Client::exchange(std::string_view request, ResponseParser& parser,
                                                        const BodySink& sink) {
   stage_ = Stage::Request;

@@ -87,6 +87,12 @@ class Client {
   asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
   // Closes at once with a reset (SO_LINGER 0); pending operations end with an error.
   void abort();
+  // Sets the deadline to now + timeout, for the next exchange on a kept-alive connection.
+  void restart_deadline() { deadline_ = std::chrono::steady_clock::now() + options_.timeout; }
+  // Reads what the peer sends unasked for up to `wait` and drops it: TLS 1.3 session
+  // tickets arrive after the handshake and are taken only by a read. The connection is
+  // only fit to be closed afterwards. Returns early when the peer closes.
+  asio::awaitable<void> settle(std::chrono::steady_clock::duration wait);
 
  private:
   void touch();

@@ -47,7 +47,10 @@ nlohmann::json pod(const std::string& identity, std::uint64_t resource_version) 
 
 nlohmann::json state_json(const State& s) {
   return {{"identity", s.identity}, {"ready", s.ready},       {"mode", std::string(to_string(s.mode))},
-          {"requests", s.requests}, {"connections", s.connections}, {"live", s.live}};
+          {"requests", s.requests}, {"connections", s.connections}, {"live", s.live},
+          {"handshakes_full", s.handshakes_full}, {"handshakes_resumed", s.handshakes_resumed},
+          {"handshakes_incomplete", s.handshakes_incomplete},
+          {"data_requests", s.data_requests}};
 }
 
 Reply answer(Response response) {

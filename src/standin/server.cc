@@ -244,7 +244,11 @@ awaitable<void> Server::handle(tcp::socket socket, bool control) {
   LiveEntry entry{live_, next_id_++};
   (*live_)[entry.id] = &stream.next_layer();
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
-  if (hec) co_return;
+  if (hec) {
+    if (!SSL_in_before(stream.native_handle())) ++state_.handshakes_incomplete;
+    co_return;
+  }
+  ++(SSL_session_reused(stream.native_handle()) ? state_.handshakes_resumed : state_.handshakes_full);
   co_await serve(stream, false);
 }
 
@@ -277,6 +281,7 @@ awaitable<void> Server::serve(Stream& stream, bool control) {
     co_await wait_while_hung(control);
     if (stopping_) co_return;
     ++state_.requests;
+    if (!control) ++state_.data_requests;
     state_.live = live_->size();
     Reply reply = route(*request, state_, *endpoints_, authenticated);
     if (reply.stream != StreamKind::None) {

@@ -51,6 +51,14 @@ struct State {
   std::uint64_t requests = 0;      // requests answered, all listeners
   std::uint64_t connections = 0;   // data connections accepted
   std::uint64_t live = 0;          // data connections open now
+  // What the apiservers pay for (issue 16): TLS handshakes completed on the data
+  // listener, full or resumed (session ticket or cache), and requests answered there.
+  std::uint64_t handshakes_full = 0;
+  std::uint64_t handshakes_resumed = 0;
+  // Handshakes the client cut after the ClientHello (HAProxy's check-ssl resets once it
+  // has the server's Finished): the server did a full handshake's work all the same.
+  std::uint64_t handshakes_incomplete = 0;
+  std::uint64_t data_requests = 0;
 };
 
 }  // namespace kha::standin

@@ -18,6 +18,7 @@ struct OpenSslFree {
   void operator()(X509* p) const { X509_free(p); }
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
   void operator()(BIO* p) const { BIO_free_all(p); }
+  void operator()(SSL_SESSION* p) const { SSL_SESSION_free(p); }
 };
 
 using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslFree>;
@@ -25,6 +26,7 @@ using SslPtr = std::unique_ptr<SSL, OpenSslFree>;
 using X509Ptr = std::unique_ptr<X509, OpenSslFree>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslFree>;
 using BioPtr = std::unique_ptr<BIO, OpenSslFree>;
+using SslSessionPtr = std::unique_ptr<SSL_SESSION, OpenSslFree>;
 
 // Drains this thread's OpenSSL error queue into one line ("a; b"), or `fallback` when
 // the queue is empty. Call right after the failing OpenSSL function.

@@ -227,6 +227,29 @@ class TlsStandinTest(unittest.TestCase):
         self.assertEqual(out.count("ok"), 3)
         self.assertEqual(self.s.state()["connections"] - before, 1, "three requests, one connection")
 
+    def test_counts_full_and_resumed_handshakes_and_requests(self):
+        """Resumption is offered (tickets, as kube-apiserver's Go TLS), and the state
+        says what the clients cost: full vs resumed handshakes, data requests."""
+        before = self.s.state()
+        ctx = h.tls_context(insecure=True)
+        session = None
+        reused = []
+        for _ in range(2):
+            with socket.create_connection(("127.0.0.1", self.s.port), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+                    reused.append(tls.session_reused)
+                    tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    reply = b""
+                    while chunk := tls.recv(4096):
+                        reply += chunk
+                    self.assertIn(b" 200 ", reply.split(b"\r\n")[0])
+                    session = tls.session
+        self.assertEqual(reused, [False, True])
+        after = self.s.state()
+        self.assertEqual(after["handshakes_full"] - before["handshakes_full"], 1)
+        self.assertEqual(after["handshakes_resumed"] - before["handshakes_resumed"], 1)
+        self.assertEqual(after["data_requests"] - before["data_requests"], 2)
+
 
 class PlainStandinTest(unittest.TestCase):
     """--plain: plain HTTP/1.1 for benchmarks, keep-alive included."""

@@ -59,7 +59,8 @@ class Standin:
         self._control("POST", f"/_standin/mode?m={mode}")
 
     def state(self):
-        """{"identity", "ready", "mode", "requests", "connections", "live"} from the control port."""
+        """{"identity", "ready", "mode", "requests", "connections", "live", "handshakes_full",
+        "handshakes_resumed", "handshakes_incomplete", "data_requests"} from the control port."""
         return json.loads(self._control("GET", "/_standin/state").body)
 
     def hang(self):

@@ -2,6 +2,8 @@
 // and why a probe stopped, and the timeout bounds a probe of a hung backend.
 #include "health/probe.h"
 
+#include "health/check_connection.h"
+
 #include <gtest/gtest.h>
 
 #include "test_servers.h"
@@ -231,6 +233,54 @@ TEST(NoneProbe, AlwaysPassesWithoutTouchingTheNetwork) {
   asio::io_context io;
   const Outcome o = run_probe(io, check_of(config::CheckKind::None), refused_endpoint(), "");
   EXPECT_TRUE(o.ok);
+}
+
+
+// A server that answers keep-alive-looking replies and then closes: the checker's kept
+// connection is found closed at the next probe, which reconnects within the probe
+// (resuming the TLS session) instead of reporting the stale connection as a failure.
+TEST(CheckConnection, StaleKeptConnectionIsReplacedWithinTheProbe) {
+  TlsServer server({.mode = TlsServer::Mode::Https});
+  config::HealthCheck check = check_of(config::CheckKind::Https);
+  check.fresh_connect_interval = std::chrono::minutes(2);
+  asio::io_context io;
+  auto tls = make_tls_context(check.tls, nullptr);
+  ASSERT_TRUE(tls);
+  CheckConnection connection(check, server.endpoint(), "127.0.0.1", nullptr);
+  std::vector<Outcome> outcomes;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 2; ++i) outcomes.push_back(co_await connection.probe(tls.get()));
+  }, asio::detached);
+  io.run();
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[0].ok) << outcomes[0].reason;
+  EXPECT_EQ(outcomes[0].connection, Connection::New);
+  EXPECT_TRUE(outcomes[0].request_sent);
+  EXPECT_TRUE(outcomes[1].ok) << outcomes[1].reason;
+  EXPECT_EQ(outcomes[1].connection, Connection::Resumed) << "the second connection resumes the first session";
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+// fresh_connect_interval 0: the old behaviour, a new connection and a full handshake per probe.
+TEST(CheckConnection, FreshConnectIntervalZeroOpensANewConnectionEachProbe) {
+  TlsServer server({.mode = TlsServer::Mode::Tls});
+  config::HealthCheck check = check_of(config::CheckKind::Tls);
+  check.fresh_connect_interval = Millis(0);
+  asio::io_context io;
+  auto tls = make_tls_context(check.tls, nullptr);
+  ASSERT_TRUE(tls);
+  CheckConnection connection(check, server.endpoint(), "127.0.0.1", nullptr);
+  std::vector<Outcome> outcomes;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 2; ++i) outcomes.push_back(co_await connection.probe(tls.get()));
+  }, asio::detached);
+  io.run();
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const auto& o : outcomes) {
+    EXPECT_TRUE(o.ok) << o.reason;
+    EXPECT_EQ(o.connection, Connection::New);
+  }
+  EXPECT_FALSE(connection.idle());
 }
 
 }  // namespace
