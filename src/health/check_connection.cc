@@ -160,9 +160,10 @@ asio::awaitable<Outcome> CheckConnection::run(bool opened, Clock::time_point sta
     if (check_.kind == config::CheckKind::Tls) {
       std::string reason = std::string("TLS handshake completed (") + SSL_get_version(ssl) + ")";
       if (how == Connection::Resumed) reason += ", resumed";
-      // TLS 1.3 session tickets follow the handshake: wait a moment for them.
+      // TLS 1.3 session tickets follow the handshake: wait a moment for them (only while
+      // no resumable session is held, so rarely; a busy apiserver may take a while).
       if (reuse_allowed() && !SSL_SESSION_is_resumable(SSL_get0_session(ssl)))
-        co_await client_->settle(std::min<Clock::duration>(check_.timeout / 4, std::chrono::milliseconds(100)));
+        co_await client_->settle(std::min<Clock::duration>(check_.timeout / 2, std::chrono::milliseconds(300)));
       remember_session();
       Outcome o = Outcome::success(Layer::Tls, std::move(reason), since(start));
       o.connection = how;

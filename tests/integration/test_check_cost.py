@@ -53,7 +53,7 @@ class CheckCost(unittest.TestCase):
         text = faults.apiserver_config([self.s], self.pki.ca, health_extra="      interval: 200ms\n")
         p = harness.start_kha_proxy(config_text=text.replace("kind: https", "kind: tls"), owner=self)
         harness.wait_until(lambda: p.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == 1, 15, "up")
-        harness.wait_until(lambda: self.s.state()["handshakes_resumed"] >= 5, 15, "five resumed handshakes")
+        harness.wait_until(lambda: self.s.state()["handshakes_resumed"] >= 5, 30, "five resumed handshakes")
         st = self.s.state()
         self.assertEqual(st["handshakes_full"], 1, f"one full handshake, then resumed: {st}")
         self.assertEqual(st["data_requests"], 0, "a tls check sends no request")
