@@ -15,8 +15,6 @@
 namespace kha::proxy {
 namespace {
 
-using asio::ip::tcp;
-
 RaceSettings race_settings(const config::Frontend& f) {
   RaceSettings s;
   s.connect_timeout = f.timeouts.connect;

@@ -7,6 +7,7 @@ is bounded in count and time; every wait has a deadline.
 
 import resource
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -127,6 +128,21 @@ def hostile_clients_setup(test, clients):
     test.addCleanup(shutil.rmtree, tmp, True)
     test.pki = make_ca(tmp)
     test.standins = start_standins(3, pki=test.pki, owner=test)
+
+
+def open_stalled_clients(test, port, count):
+    """`count` clients that connect to `port` and send the start of a ClientHello, then
+    nothing: sessions that race and wait (the backlog takes what kha does not accept).
+    Closed at the test's cleanup, or by the test through the returned list."""
+    clients = []
+    test.addCleanup(lambda: [c.close() for c in clients])
+    for _ in range(count):
+        c = socket.socket()
+        c.settimeout(5)
+        c.connect(("127.0.0.1", port))
+        c.sendall(b"\x16\x03\x01")
+        clients.append(c)
+    return clients
 
 
 def accept_queue(port):

@@ -7,7 +7,6 @@ open files", every backend was marked down and ~600 sessions were closed. Now kh
 caps its sessions below the limit (the rest wait in the listen backlog), the probes
 keep their descriptors, no backend goes down, and the admin endpoint answers.
 """
-import socket
 import time
 import unittest
 
@@ -30,14 +29,7 @@ class DescriptorLimit(unittest.TestCase):
 
     def test_clients_past_the_limit_wait_and_no_backend_is_blamed(self):
         self.assertEqual(self.proxy.metrics("kha_proxy_session_cap"), CAP)
-        clients = []
-        self.addCleanup(lambda: [c.close() for c in clients])
-        for _ in range(CLIENTS):
-            c = socket.socket()
-            c.settimeout(5)
-            c.connect(("127.0.0.1", self.proxy.listen_port))  # the backlog takes what kha does not accept
-            c.sendall(b"\x16\x03\x01")  # the start of a ClientHello: a session that races and waits
-            clients.append(c)
+        clients = faults.open_stalled_clients(self, self.proxy.listen_port, CLIENTS)
         harness.wait_until(lambda: (self.proxy.metrics("kha_proxy_session_cap_pauses_total") or 0) > 0, 10,
                            "kha to stop accepting at the cap")
         harness.wait_until(lambda: faults.accept_queue(self.proxy.listen_port) > 0, 10,

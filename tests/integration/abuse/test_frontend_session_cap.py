@@ -9,7 +9,6 @@ counts the pauses, and `local` keeps serving real requests meanwhile. A reload r
 the cap and kha takes more of the waiting clients at once; when they leave, `public`
 serves again.
 """
-import socket
 import unittest
 
 from support import faults
@@ -48,14 +47,7 @@ class FrontendSessionCap(unittest.TestCase):
     def test_a_capped_frontend_leaves_sessions_to_the_others(self):
         self.assertEqual(self.proxy.metrics("kha_proxy_frontend_session_cap", {"frontend": "public"}), CAP)
         self.assertEqual(self.proxy.metrics("kha_proxy_frontend_session_cap", {"frontend": "local"}), 0)
-        clients = []
-        self.addCleanup(lambda: [c.close() for c in clients])
-        for _ in range(CLIENTS):
-            c = socket.socket()
-            c.settimeout(5)
-            c.connect(("127.0.0.1", self.proxy.listen_port))  # the backlog takes what kha does not accept
-            c.sendall(b"\x16\x03\x01")  # the start of a ClientHello: a session that races and waits
-            clients.append(c)
+        clients = faults.open_stalled_clients(self, self.proxy.listen_port, CLIENTS)
         harness.wait_until(lambda: self.open_sessions("public") == CAP, 10, f"kha to hold {CAP} public sessions")
         harness.wait_until(lambda: (self.proxy.metrics("kha_proxy_frontend_session_cap_pauses_total",
                                                        {"frontend": "public"}) or 0) > 0, 10,
