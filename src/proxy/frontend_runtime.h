@@ -43,9 +43,18 @@ struct FrontendStats {
 class SessionSlot {
  public:
   SessionSlot() = default;
-  explicit SessionSlot(std::shared_ptr<std::atomic<std::size_t>> open) : open_(std::move(open)) {
-    if (open_) open_->fetch_add(1, std::memory_order_relaxed);
+  // Takes a slot if fewer than `cap` are held (0: no cap). A compare-and-swap, not a
+  // check then an add: two workers accepting at cap - 1 cannot both get one.
+  static SessionSlot try_take(const std::shared_ptr<std::atomic<std::size_t>>& open, std::size_t cap) {
+    std::size_t held = open->load(std::memory_order_relaxed);
+    do {
+      if (cap != 0 && held >= cap) return SessionSlot();
+    } while (!open->compare_exchange_weak(held, held + 1, std::memory_order_relaxed));
+    SessionSlot slot;
+    slot.open_ = open;
+    return slot;
   }
+  explicit operator bool() const { return open_ != nullptr; }
   SessionSlot(SessionSlot&&) noexcept = default;
   SessionSlot& operator=(SessionSlot&& other) noexcept {
     release();
@@ -77,7 +86,8 @@ class FrontendRuntime {
   HedgeBudget& hedge_budget() { return hedge_budget_; }
   // Client sessions of this frontend open now (racing or relaying), on every worker.
   std::size_t open_sessions() const { return open_sessions_->load(std::memory_order_relaxed); }
-  SessionSlot take_slot() { return SessionSlot(open_sessions_); }
+  // A slot if this frontend holds fewer than `cap` sessions (0: always); empty otherwise.
+  SessionSlot try_take_slot(std::size_t cap) { return SessionSlot::try_take(open_sessions_, cap); }
 
   std::shared_ptr<const config::Frontend> settings() const {
     std::lock_guard lock(mutex_);

@@ -99,7 +99,7 @@ class Hub {
   void accept_from(Listener& listener);
   Hub* balance_target();
   bool at_session_cap();
-  bool at_frontend_cap(Listener& l, const config::Frontend& settings);
+  void note_frontend_cap(Listener& l, const config::Frontend& settings);  // counted, logged each 10 s
   // Starts a client another hub accepted (accept_balance.h); called on that hub's thread.
   void take_client(int fd, SessionSlot slot, FrontendPtr frontend, bool deferred,
                    std::shared_ptr<const config::Frontend> settings);

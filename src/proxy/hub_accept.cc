@@ -2,6 +2,7 @@
 // cap), handed to a less loaded worker, and their sessions started.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -42,7 +43,11 @@ void Hub::accept_from(Listener& l) {
     set_deadline(l, HubClock::now() + kCapPause);
     return;
   }
-  if (at_frontend_cap(l, *settings)) {  // this frontend's share: the others keep accepting
+  // The slot is taken before accept(), so that workers accepting for the same frontend
+  // at once never hold more than max_sessions; it goes back if no client is there.
+  SessionSlot slot = l.frontend->try_take_slot(static_cast<std::size_t>(std::max(settings->max_sessions, 0)));
+  if (!slot) {  // this frontend's share: the others keep accepting
+    note_frontend_cap(l, *settings);
     l.pause();
     set_deadline(l, HubClock::now() + kCapPause);
     return;
@@ -63,7 +68,6 @@ void Hub::accept_from(Listener& l) {
     }
     // TCP_NODELAY, keepalive and TCP_USER_TIMEOUT came with accept(): see Worker::listen.
     // Counted from accept, so that clients in hand-over count against max_sessions too.
-    SessionSlot slot = l.frontend->take_slot();
     if (Hub* to = balance_target()) {
       handovers_.fetch_add(1, std::memory_order_relaxed);
       return to->take_client(fd, std::move(slot), l.frontend, deferred, settings);
@@ -96,10 +100,8 @@ bool Hub::at_session_cap() {
   return true;
 }
 
-bool Hub::at_frontend_cap(Listener& l, const config::Frontend& settings) {
-  if (settings.max_sessions <= 0) return false;
+void Hub::note_frontend_cap(Listener& l, const config::Frontend& settings) {
   const auto open = l.frontend->open_sessions();
-  if (open < static_cast<std::size_t>(settings.max_sessions)) return false;
   l.frontend->stats().cap_pauses.fetch_add(1, std::memory_order_relaxed);
   const auto now = HubClock::now();
   if (now - l.cap_logged >= std::chrono::seconds(10)) {
@@ -109,7 +111,6 @@ bool Hub::at_frontend_cap(Listener& l, const config::Frontend& settings) {
                {"max_sessions", std::to_string(settings.max_sessions)},
                {"action", "new clients of this frontend wait in the listen backlog"}});
   }
-  return true;
 }
 
 std::size_t Hub::load() const {

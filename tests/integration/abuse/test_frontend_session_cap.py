@@ -41,6 +41,17 @@ class FrontendSessionCap(unittest.TestCase):
     def open_sessions(self, frontend):
         return self.proxy.metrics("kha_proxy_frontend_sessions", {"frontend": frontend})
 
+    def wait_to_hold(self, count):
+        """Waits until kha holds exactly `count` public sessions: at the cap, never past it."""
+        seen = []
+        def holds():
+            seen.append(self.open_sessions("public"))
+            return seen[-1] == count
+        try:
+            harness.wait_until(holds, 10, f"kha to hold {count} public sessions")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; public sessions seen: {sorted(set(seen))}") from None
+
     def local_get(self):
         return harness.https_get(f"https://127.0.0.1:{self.local_port}/version", ca=self.pki.ca, timeout=5)
 
@@ -48,7 +59,7 @@ class FrontendSessionCap(unittest.TestCase):
         self.assertEqual(self.proxy.metrics("kha_proxy_frontend_session_cap", {"frontend": "public"}), CAP)
         self.assertEqual(self.proxy.metrics("kha_proxy_frontend_session_cap", {"frontend": "local"}), 0)
         clients = faults.open_stalled_clients(self, self.proxy.listen_port, CLIENTS)
-        harness.wait_until(lambda: self.open_sessions("public") == CAP, 10, f"kha to hold {CAP} public sessions")
+        self.wait_to_hold(CAP)
         harness.wait_until(lambda: (self.proxy.metrics("kha_proxy_frontend_session_cap_pauses_total",
                                                        {"frontend": "public"}) or 0) > 0, 10,
                            "kha to stop accepting for public at its cap")
@@ -61,7 +72,7 @@ class FrontendSessionCap(unittest.TestCase):
         self.assertIn("frontend_session_cap_reached", self.proxy.process.stderr())
         # A reload raises the cap: kha takes more of the waiting clients, no more than the cap.
         self.proxy.reload(config(self.standins, self.pki.ca, self.local_port, RAISED))
-        harness.wait_until(lambda: self.open_sessions("public") == RAISED, 10, f"kha to hold {RAISED} public sessions")
+        self.wait_to_hold(RAISED)
         self.assertEqual(self.proxy.metrics("kha_proxy_frontend_session_cap", {"frontend": "public"}), RAISED)
         # The clients leave; the slots come back and public serves a real request again.
         for c in clients:
