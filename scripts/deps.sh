@@ -19,6 +19,8 @@ suite=(
   clang libclang-rt-14-dev
   # tests: packaging (.deb build and inspection, unit verification, a fresh Debian root)
   dpkg-dev file lintian systemd man-db debootstrap git
+  # tests: the Kubespray drop-in role (ansible-playbook, ansible-lint) and the alert rules (promtool)
+  ansible-core ansible-lint prometheus
   # benchmarks
   haproxy nginx libnginx-mod-stream iperf3 wrk
 )
@@ -34,7 +36,7 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; kha's tests and benchmarks run their own.
-  for svc in haproxy nginx etcd keepalived; do
+  for svc in haproxy nginx etcd keepalived prometheus; do
     $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
