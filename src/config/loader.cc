@@ -161,6 +161,7 @@ const Fields<Frontend> kFrontendFields = {
     scalar("close_sessions_on_down", &Frontend::close_sessions_on_down),
     scalar("max_connect_attempts", &Frontend::max_connect_attempts),
     scalar("max_sessions", &Frontend::max_sessions),
+    scalar("slow_start", &Frontend::slow_start),
     nested("timeouts", &Frontend::timeouts, &kTimeoutFields),
     nested("hedge", &Frontend::hedge, &kHedgeFields),
     nested("rebalance", &Frontend::rebalance, &kRebalanceFields),

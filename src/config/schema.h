@@ -106,6 +106,10 @@ struct Frontend {
   bool close_sessions_on_down = true;  // close sessions pinned to a backend that goes down
   int max_connect_attempts = 3;      // >= 1: backends tried before the client is closed
   int max_sessions = 0;              // 0..1000000: this frontend's client sessions at once; 0 = only the global cap
+  // 0..1h, 0 = off: a backend that comes back up (or joins) is offered a share of new
+  // sessions growing from 10% to all over this time, so that a restarted apiserver with
+  // cold caches is not handed every reconnect at once (HAProxy's slowstart).
+  Millis slow_start = 10s;
   Timeouts timeouts;
   Hedge hedge;
   Rebalance rebalance;

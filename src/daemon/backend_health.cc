@@ -105,6 +105,10 @@ void BackendHealth::start_checker(const proxy::FrontendPtr& frontend, const pool
         auto b = weak.lock();
         if (!b) return;
         const bool was_all_down = all_down(weak_frontend.lock());
+        // Slow start for a backend that comes back, or joins a running frontend (added
+        // down, until this first check); not for those kha started with (already up).
+        if (t.to == health::State::Up && (t.from == health::State::Down || !b->up()))
+          b->start_ramp(std::chrono::steady_clock::now());
         b->set_up(t.to != health::State::Down);
         health::log_transition(frontend_name, b->name(), kind, t);
         const bool now_all_down = all_down(weak_frontend.lock());

@@ -1,5 +1,6 @@
 // FrontendOwner's rebalancing rounds: after a backend came back, the fuller backends'
 // surplus sessions are closed a budget at a time (pool/rebalance.h, docs/balance.md).
+#include <algorithm>
 #include <random>
 
 #include "common/log.h"
@@ -39,7 +40,8 @@ void FrontendOwner::rebalance_round() {
     auto it = up_since_.find(b.get());
     const auto since = it != up_since_.end() && it->second.first.lock() == b ? it->second.second : now;
     seen[b.get()] = {b, since};
-    settled &= now - since >= r.settle;
+    // Not while a backend is still in its slow start: the ramp is spreading new sessions.
+    settled &= now - since >= std::max<Clock::duration>(r.settle, settings->slow_start);
     up.push_back(b);
     sessions.push_back(b->stats().active_sessions.load(std::memory_order_relaxed));
   }

@@ -26,14 +26,16 @@ void BackendSet::replace(BackendList next) {
 }
 
 BackendPtr BackendSet::pick(const BackendList& list, const std::vector<const Backend*>& tried,
-                            bool* ignoring_health) {
+                            bool* ignoring_health, std::chrono::steady_clock::time_point now,
+                            std::chrono::milliseconds slow_start) {
   std::vector<Candidate> candidates;
   candidates.reserve(list.size());
   for (const auto& b : list) {
     const bool excluded = b->removed() || std::find(tried.begin(), tried.end(), b.get()) != tried.end();
     const auto& s = b->stats();
     candidates.push_back({b->up(), excluded,
-                          s.active_sessions.load(std::memory_order_relaxed) + s.connecting.load(std::memory_order_relaxed)});
+                          s.active_sessions.load(std::memory_order_relaxed) + s.connecting.load(std::memory_order_relaxed),
+                          b->admit(now, slow_start)});
   }
   const auto cursor = cursor_.fetch_add(1, std::memory_order_relaxed);
   const auto choice = select_backend(candidates, balance(), cursor);

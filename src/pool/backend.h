@@ -6,6 +6,7 @@
 // session ends.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -61,6 +62,19 @@ class Backend {
   bool removed() const { return removed_.load(std::memory_order_relaxed); }
   void mark_removed() { removed_.store(true, std::memory_order_relaxed); }
 
+  // Slow start: the time it came back up (or joined a running frontend); never set for
+  // the backends kha started with, which serve fully at once.
+  void start_ramp(std::chrono::steady_clock::time_point now) {
+    ramp_start_ns_.store(std::max<std::int64_t>(1, now.time_since_epoch().count()), std::memory_order_relaxed);
+  }
+  // The share of new sessions it is offered now (1 outside slow start).
+  double admit(std::chrono::steady_clock::time_point now, std::chrono::milliseconds slow_start) const {
+    const auto since = ramp_start_ns_.load(std::memory_order_relaxed);
+    if (since == 0 || slow_start.count() <= 0) return 1.0;
+    return slow_start_admit(now - std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(since)),
+                            slow_start);
+  }
+
   BackendStats& stats() { return stats_; }
   const BackendStats& stats() const { return stats_; }
 
@@ -69,6 +83,7 @@ class Backend {
   HostPort address_;
   std::atomic<bool> up_{true};
   std::atomic<bool> removed_{false};
+  std::atomic<std::int64_t> ramp_start_ns_{0};  // steady_clock ticks; 0 = not ramping
   BackendStats stats_;
 };
 
@@ -88,8 +103,10 @@ class BackendSet {
   void set_balance(config::Balance b) { balance_.store(b, std::memory_order_relaxed); }
 
   // Picks from `list`, skipping the backends in `tried`; nullptr when all were tried.
-  // *ignoring_health is set when every backend is down and health was ignored.
-  BackendPtr pick(const BackendList& list, const std::vector<const Backend*>& tried, bool* ignoring_health);
+  // *ignoring_health is set when every backend is down and health was ignored. A backend
+  // in its slow start (`now`, the frontend's `slow_start`) is offered its share only.
+  BackendPtr pick(const BackendList& list, const std::vector<const Backend*>& tried, bool* ignoring_health,
+                  std::chrono::steady_clock::time_point now = {}, std::chrono::milliseconds slow_start = {});
 
  private:
   mutable std::mutex mutex_;

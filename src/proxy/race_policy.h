@@ -39,6 +39,7 @@ struct RaceSettings {
   bool client_first = true;
   std::chrono::milliseconds client_idle{std::chrono::hours(3)};
   bool replay_any = false;  // hedge.replay: any (the frontend's protocol is idempotent)
+  std::chrono::milliseconds slow_start{0};  // a returning backend's ramp (pool::slow_start_admit)
 };
 
 using RaceClock = std::chrono::steady_clock;

@@ -89,7 +89,7 @@ void Session::start_attempt(Hedge hedge) {
     return;
   }
   bool ignoring_health = false;
-  auto backend = frontend_->backends().pick(*r.backends, r.tried, &ignoring_health);
+  auto backend = frontend_->backends().pick(*r.backends, r.tried, &ignoring_health, RaceClock::now(), r.settings.slow_start);
   if (!backend) {
     r.can_start_more = false;
     return;

@@ -25,6 +25,7 @@ RaceSettings race_settings(const config::Frontend& f) {
   s.client_first = f.client_first;
   s.client_idle = std::min(f.timeouts.client_idle, f.timeouts.server_idle);
   s.replay_any = f.hedge.replay == config::Replay::Any;
+  s.slow_start = f.slow_start;
   return s;
 }
 

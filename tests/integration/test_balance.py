@@ -29,6 +29,30 @@ def client_hello():
     return outgoing.read()
 
 
+def backend_sessions(proxy):
+    """The sessions each backend holds, from kha's /backends."""
+    return Counter({b["name"]: b["active_sessions"] for fe in proxy.backends()["frontends"] for b in fe["backends"]})
+
+
+def open_burst(test, proxy, count):
+    """`count` clients whose ClientHellos reach kha within a few milliseconds (as every
+    watch of a node reconnecting after a failover): connect all, then send all. Returns
+    the sessions each backend holds once the race is over (counting earlier clients)."""
+    hello = client_hello()
+    before = sum(backend_sessions(proxy).values())
+    clients = []
+    test.addCleanup(lambda: [c.close() for c in clients])
+    for _ in range(count):
+        clients.append(socket.create_connection(("127.0.0.1", proxy.listen_port), timeout=5))
+    for c in clients:
+        c.sendall(hello)
+    for c in clients:  # every session has its backend once each client got a ServerHello
+        test.assertTrue(c.recv(5), "kha closed a client instead of picking a backend")
+    harness.wait_until(lambda: sum(backend_sessions(proxy).values()) == before + count, 10,
+                       "every session to count for its backend")
+    return backend_sessions(proxy)
+
+
 class BurstBalance(unittest.TestCase):
     def setUp(self):
         tmp = tempfile.mkdtemp(prefix="kha-balance-")
@@ -37,24 +61,7 @@ class BurstBalance(unittest.TestCase):
         self.standins = harness.start_standins(3, pki=self.pki, owner=self)
 
     def open_burst(self, proxy):
-        """WATCHES clients whose ClientHellos reach kha within a few milliseconds (as
-        every watch of a node reconnecting after a failover): connect all, then send
-        all. Returns the sessions each backend holds once the race is over."""
-        hello = client_hello()
-        clients = []
-        self.addCleanup(lambda: [c.close() for c in clients])
-        for _ in range(WATCHES):
-            c = socket.create_connection(("127.0.0.1", proxy.listen_port), timeout=5)
-            clients.append(c)
-        for c in clients:
-            c.sendall(hello)
-        for c in clients:  # every session has its backend once each client got a ServerHello
-            self.assertTrue(c.recv(5), "kha closed a client instead of picking a backend")
-
-        def spread():
-            return {b["name"]: b["active_sessions"] for fe in proxy.backends()["frontends"] for b in fe["backends"]}
-        harness.wait_until(lambda: sum(spread().values()) == WATCHES, 10, "every session to count for its backend")
-        return Counter(spread())
+        return open_burst(self, proxy, WATCHES)
 
     def test_leastconn_spreads_a_burst_of_watches_evenly(self):
         # Before connects in flight were counted, a session counted for its backend only
@@ -137,7 +144,7 @@ class Rebalancing(unittest.TestCase):
         config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
                   "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n"
                   f"    rebalance:\n      enabled: {'true' if enabled else 'false'}\n      settle: 1s\n"
-                  "      rate_percent: 20\n      quiet: 100ms\n"
+                  "      rate_percent: 20\n      quiet: 100ms\n    slow_start: 2s\n"
                   "    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: 2\n"
                   f"    backends:\n{backends}")
         self.proxy = harness.start_kha_proxy(config_text=config, owner=self)
@@ -187,6 +194,47 @@ class Rebalancing(unittest.TestCase):
             self.assertEqual(self.spread()[s3.name], 0, "sessions moved without rebalancing")
             time.sleep(0.2)
         self.assertEqual(self.proxy.metrics_sum("kha_proxy_sessions_rebalanced_total") or 0, 0)
+
+
+class SlowStart(unittest.TestCase):
+    """A returning apiserver is offered a growing share of new sessions, not all of them:
+    leastconn alone hands an empty backend every new client (a restarted apiserver with
+    cold caches would take a node's whole reconnect burst)."""
+
+    def setUp(self):
+        tmp = tempfile.mkdtemp(prefix="kha-slowstart-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.pki = harness.make_ca(tmp)
+        self.standins = harness.start_standins(3, pki=self.pki, owner=self)
+
+    def burst_after_return(self, slow_start):
+        """30 sessions on each of two apiservers while the third is away; it comes back;
+        a burst of 40 new clients. Returns how many of the 40 the returned one took."""
+        backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in self.standins)
+        config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
+                  "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n"
+                  f"    slow_start: {slow_start}\n    rebalance:\n      enabled: false\n"
+                  "    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: 2\n"
+                  f"    backends:\n{backends}")
+        proxy = harness.start_kha_proxy(config_text=config, owner=self)
+        harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "every backend up")
+        s3 = self.standins[2]
+        s3.set_mode("refuse")
+        harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 2, 15, "the third apiserver down")
+        spread = open_burst(self, proxy, 60)
+        self.assertEqual(spread[s3.name], 0, spread)
+        s3.set_mode("normal")
+        harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "the third apiserver back")
+        return open_burst(self, proxy, 40)[s3.name]
+
+    def test_a_returning_apiserver_takes_a_share_of_a_burst_not_all_of_it(self):
+        took = self.burst_after_return("30s")  # offered 10% now, all in 30 s
+        self.assertLessEqual(took, 16, f"the returning apiserver took {took} of 40 new sessions")
+
+    def test_without_slow_start_leastconn_gives_it_the_burst(self):
+        # The control: 0s turns it off, and leastconn fills the empty backend first.
+        took = self.burst_after_return("0s")
+        self.assertGreaterEqual(took, 30, f"the returning apiserver took {took} of 40 new sessions")
 
 
 if __name__ == "__main__":

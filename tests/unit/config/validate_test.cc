@@ -147,6 +147,7 @@ INSTANTIATE_TEST_SUITE_P(
         // Past what parse_duration() accepts at all: the reader reports it, at the value.
         Rule{"IntervalAbsurd", doc("    health: {interval: 1000000000h}\n"),
              "c.yaml:6:24: frontends[0].health.interval: expected a duration of at most 1000000h, got \"1000000000h\""},
+        Rule{"SlowStartBounded", doc("    slow_start: 2h\n"), "c.yaml:6:17: frontends[0].slow_start: must be 0ms..1h, got 2h"},
         Rule{"AdminListenMalformed", doc("", "admin: {listen: \"8081\"}\n"),
              "c.yaml:6:17: admin.listen: expected host:port, e.g. 127.0.0.1:6443, got \"8081\""},
         Rule{"AdminListenTaken", doc("", "admin: {listen: \"127.0.0.1:6443\"}\n"),
@@ -156,6 +157,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Validate, DurationBoundsAreInclusive) {
   EXPECT_EQ(errors(doc("    timeouts: {connect: 5m, client_idle: 24h, server_idle: 1ms}\n"
                        "    hedge: {connect_delay: 0ms, first_byte_delay: 5m}\n"
+                       "    slow_start: 1h\n"
                        "    health: {interval: 1h, transition_interval: 1ms, down_interval: 1h, timeout: 5m}\n"
                        "    discovery: {retry: 1h}\n",
                        "shutdown_grace: 0s\ndrain_timeout: 1h\n")),
