@@ -14,7 +14,7 @@ suite=(
   # unit tests, man pages
   libgtest-dev libgmock-dev libbenchmark-dev help2man
   # tests: real peers and clients
-  python3 openssl curl etcd-server etcd-client iproute2 keepalived
+  python3 python3-yaml openssl curl etcd-server etcd-client iproute2 keepalived
   # tests: the planner's parsers under libFuzzer (fuzz/run.sh)
   clang libclang-rt-14-dev
   # tests: packaging (.deb build and inspection, unit verification, a fresh Debian root)

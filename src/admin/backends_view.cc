@@ -57,9 +57,12 @@ std::string to_json(const BackendsView& view) {
                           {"last_check", check_json(b.last_check)},
                           {"active_sessions", b.active_sessions},
                           {"sessions_total", b.sessions_total},
-                          {"connect_failures", b.connect_failures}});
+                          {"connect_failures", b.connect_failures},
+                          {"mean_session_age_s", b.mean_session_age_s},
+                          {"slow_start_share", b.slow_start_share}});
     }
-    frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends}});
+    frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends},
+                         {"session_skew", f.session_skew}});
   }
   return json_text(ordered{{"frontends", frontends}});
 }
@@ -73,6 +76,7 @@ std::optional<BackendsView> parse_backends_json(std::string_view text, std::stri
       f.name = get<std::string>(jf, "name", "");
       f.listen = get<std::vector<std::string>>(jf, "listen", {});
       f.all_down = get<bool>(jf, "all_down", false);
+      f.session_skew = get<double>(jf, "session_skew", 1);
       for (const auto& jb : jf.value("backends", json::array())) {
         BackendView b;
         b.name = get<std::string>(jb, "name", "");
@@ -91,6 +95,8 @@ std::optional<BackendsView> parse_backends_json(std::string_view text, std::stri
         b.active_sessions = get<std::uint64_t>(jb, "active_sessions", 0);
         b.sessions_total = get<std::uint64_t>(jb, "sessions_total", 0);
         b.connect_failures = get<std::uint64_t>(jb, "connect_failures", 0);
+        b.mean_session_age_s = get<double>(jb, "mean_session_age_s", 0);
+        b.slow_start_share = get<double>(jb, "slow_start_share", 1);
         f.backends.push_back(std::move(b));
       }
       view.frontends.push_back(std::move(f));
@@ -106,7 +112,7 @@ std::string render_table(const BackendsView& view) {
   using Row = std::vector<std::string>;
   std::vector<Row> rows = {
       {"FRONTEND", "BACKEND", "ADDRESS", "STATE", "CHECK", "LAST CHECK", "LATENCY", "AGE", "ACTIVE", "TOTAL",
-       "CONNECT FAILURES"}};
+       "CONNECT FAILURES", "SESSION AGE"}};
   for (const auto& f : view.frontends) {
     for (const auto& b : f.backends) {
       std::string result = "-", latency = "-", when = "-";
@@ -123,7 +129,8 @@ std::string render_table(const BackendsView& view) {
       }
       rows.push_back({f.name, b.name, b.address, b.state, b.check, result, latency, when,
                       std::to_string(b.active_sessions), std::to_string(b.sessions_total),
-                      std::to_string(b.connect_failures)});
+                      std::to_string(b.connect_failures),
+                      b.active_sessions ? "~" + millis(b.mean_session_age_s * 1000) : "-"});
     }
   }
   std::vector<std::size_t> width(rows[0].size(), 0);
@@ -142,6 +149,17 @@ std::string render_table(const BackendsView& view) {
   for (const auto& f : view.frontends) {
     if (f.all_down) out += "frontend " + f.name + ": every backend is down; connections try all of them\n";
     if (f.backends.empty()) out += "frontend " + f.name + ": no backends\n";
+    for (const auto& b : f.backends)
+      if (b.slow_start_share < 1) {
+        char share[16];
+        std::snprintf(share, sizeof share, "%.0f%%", b.slow_start_share * 100);
+        out += "frontend " + f.name + ": " + b.name + " is in its slow start, offered " + share + " of new sessions\n";
+      }
+    if (f.session_skew > 1.2) {
+      char skew[16];
+      std::snprintf(skew, sizeof skew, "%.2f", f.session_skew);
+      out += "frontend " + f.name + ": sessions skewed " + skew + "x (fullest / emptiest healthy backend)\n";
+    }
   }
   return out;
 }

@@ -3,7 +3,8 @@
 // {"frontends":[{"name":"apiserver","listen":["127.0.0.1:6443"],"all_down":false,
 //   "backends":[{"name":"cp1","address":"127.0.0.1:7001","state":"up","check":"https",
 //     "last_check":{"ok":true,"layer":"","reason":"","latency_ms":1.2,"age_ms":300},
-//     "active_sessions":3,"sessions_total":10,"connect_failures":0}]}]}
+//     "active_sessions":3,"sessions_total":10,"connect_failures":0,"mean_session_age_s":12.5,
+//     "slow_start_share":1}],"session_skew":1.2}]}
 // "last_check" is null until the first probe has finished.
 #pragma once
 
@@ -32,6 +33,8 @@ struct BackendView {
   std::uint64_t active_sessions = 0;
   std::uint64_t sessions_total = 0;
   std::uint64_t connect_failures = 0;
+  double mean_session_age_s = 0;  // of its active sessions: long-pinned sessions show here
+  double slow_start_share = 1;    // (0.1..1]: its share of new sessions while it ramps up
 };
 
 struct FrontendView {
@@ -39,6 +42,7 @@ struct FrontendView {
   std::vector<std::string> listen;
   bool all_down = false;  // every backend is down: the proxy tries them all regardless
   std::vector<BackendView> backends;
+  double session_skew = 1;  // fullest / emptiest healthy backend's sessions (pool::session_skew)
 };
 
 struct BackendsView {

@@ -52,6 +52,14 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       frontend_session_cap(r.gauge("kha_proxy_frontend_session_cap",
                                    "The frontend's max_sessions; 0 when only the process-wide cap applies.",
                                    {"frontend"})),
+      frontend_session_skew(r.gauge("kha_proxy_frontend_session_skew_ratio",
+                                    "Sessions of the fullest healthy backend over the emptiest's (an empty one counts "
+                                    "as 1); 1 with fewer than two healthy backends. The rebalancer acts above "
+                                    "rebalance.max_skew_percent.",
+                                    {"frontend"})),
+      session_age_mean(r.gauge("kha_proxy_backend_session_age_mean_seconds",
+                               "Mean age of the backend's active sessions: long-lived sessions pinned to it.",
+                               {"frontend", "backend"})),
       frontend_session_cap_pauses(r.counter("kha_proxy_frontend_session_cap_pauses_total",
                                             "Times a worker stopped accepting for the frontend for a moment because "
                                             "its max_sessions was reached (its clients wait in the listen backlog).",

@@ -24,6 +24,8 @@
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
 // | kha_proxy_frontend_sessions               | gauge     | frontend                    | client sessions of the frontend open now (racing or relaying) |
 // | kha_proxy_frontend_session_cap            | gauge     | frontend                    | the frontend's max_sessions; 0 = only the global cap |
+// | kha_proxy_frontend_session_skew_ratio     | gauge     | frontend                    | fullest / emptiest healthy backend's sessions (empty counts as 1) |
+// | kha_proxy_backend_session_age_mean_seconds | gauge    | frontend, backend           | mean age of the backend's active sessions (pinning) |
 // | kha_proxy_frontend_session_cap_pauses_total | counter | frontend                    | times a worker stopped accepting for the frontend at its max_sessions |
 // | kha_proxy_worker_sessions                 | gauge     | worker                      | sessions open now on each worker thread |
 // | kha_proxy_worker_handovers_total          | counter   | worker                      | clients accepted by the worker and handed to a less loaded one |
@@ -58,6 +60,8 @@ struct ProxyMetrics {
   CounterFamily& session_cap_pauses;
   GaugeFamily& frontend_sessions;
   GaugeFamily& frontend_session_cap;
+  GaugeFamily& frontend_session_skew;
+  GaugeFamily& session_age_mean;
   CounterFamily& frontend_session_cap_pauses;
   GaugeFamily& worker_sessions;
   CounterFamily& worker_handovers;

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "common/address.h"
 #include "common/duration.h"
+#include "common/json_yaml.h"
 #include "http/fetch.h"
 
 namespace kha::cli {
@@ -105,11 +106,10 @@ int run_status(const StatusOptions& o) {
     }
     vip_text = render_vip(vip_doc);
   }
-  if (o.output == "json") {
-    if (want_proxy && !o.vip_admin.empty())
-      std::cout << nlohmann::ordered_json{{"proxy", proxy_doc}, {"vip", vip_doc}}.dump(2) << '\n';
-    else
-      std::cout << (want_proxy ? proxy_doc : vip_doc).dump(2) << '\n';
+  if (o.output == "json" || o.output == "yaml") {
+    const auto doc = want_proxy && !o.vip_admin.empty() ? nlohmann::ordered_json{{"proxy", proxy_doc}, {"vip", vip_doc}}
+                                                        : (want_proxy ? proxy_doc : vip_doc);
+    std::cout << (o.output == "json" ? doc.dump(2) + "\n" : json_yaml(doc));
   } else {
     std::cout << proxy_table << (want_proxy && !vip_text.empty() ? "\n" : "") << vip_text;
   }
@@ -125,14 +125,16 @@ void add_status_command(CLI::App& root, int* exit_code) {
       "check result and latency, active and total sessions. Reads GET /backends from the\n"
       "proxy's admin endpoint (admin.listen in its config). With --vip-admin, also the VRRP\n"
       "state of a running kha vip (GET /status from vip.admin): state, priority, master,\n"
-      "addresses, tracking; only that when --admin is not given. With -o json and both,\n"
-      "one document {\"proxy\": ..., \"vip\": ...}.\n"
+      "addresses, tracking; only that when --admin is not given. With -o json (or yaml) and\n"
+      "both, one document {\"proxy\": ..., \"vip\": ...}. The table also shows each backend's\n"
+      "mean session age, and a line per frontend whose sessions are skewed or whose backend\n"
+      "is in its slow start.\n"
       "Exit codes: 0 shown, 1 admin endpoint unreachable or unexpected answer, 2 bad usage.");
   auto o = std::make_shared<StatusOptions>();
   auto* admin = cmd->add_option("--admin", o->admin, "The proxy's admin endpoint HOST:PORT")->capture_default_str();
   cmd->add_option("--vip-admin", o->vip_admin, "kha vip's admin endpoint HOST:PORT (vip.admin)");
   cmd->add_option("-o,--output", o->output, "Output format")
-      ->check(CLI::IsMember({"table", "json"}))
+      ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->capture_default_str();
   cmd->add_option("--timeout", o->timeout, "How long to wait for the answer")->capture_default_str();
   cmd->callback([exit_code, o, admin] {

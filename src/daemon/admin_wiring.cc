@@ -4,12 +4,32 @@
 #include "admin/pages.h"
 #include "common/address.h"
 #include "common/log.h"
+#include "pool/rebalance.h"
+#include "proxy/session_registry.h"
 
 namespace kha::daemon {
 
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Of the backend's active sessions (BackendStats::session_start_sum_ms); 0 when none.
+double mean_session_age_s(const pool::BackendStats& s, Clock::time_point now) {
+  const auto active = s.active_sessions.load(std::memory_order_relaxed);
+  if (active <= 0) return 0;
+  const double mean_start_ms = static_cast<double>(s.session_start_sum_ms.load(std::memory_order_relaxed)) /
+                               static_cast<double>(active);
+  const double now_ms = static_cast<double>(proxy::started_ms(now));
+  return std::max(0.0, (now_ms - mean_start_ms) / 1000.0);
+}
+
+// pool::session_skew over the backends that take new sessions.
+double session_skew(const pool::BackendList& list) {
+  std::vector<std::int64_t> sessions;
+  for (const auto& b : list)
+    if (b->up() && !b->removed()) sessions.push_back(b->stats().active_sessions.load(std::memory_order_relaxed));
+  return pool::session_skew(sessions);
+}
 
 const char* outcome_label(const health::Outcome& o) {
   if (o.ok) return "ok";
@@ -64,6 +84,7 @@ void AdminWiring::on_transition(const std::string& frontend, const std::string& 
 }
 
 void AdminWiring::refresh() {
+  const auto now = Clock::now();
   for (const auto& [fe, _] : frontends_()) {
     const auto list = fe->backends().snapshot();
     bool any_up = false;
@@ -73,6 +94,7 @@ void AdminWiring::refresh() {
       any_up |= b->up();
       metrics_.backend_up.with(labels)->set(b->up() ? 1 : 0);
       metrics_.active_sessions.with(labels)->set(static_cast<double>(s.active_sessions.load()));
+      metrics_.session_age_mean.with(labels)->set(mean_session_age_s(s, now));
       metrics_.sessions.with(labels)->mirror(s.sessions_total.load());
       metrics_.connect_failures.with(labels)->mirror(s.connect_failures.load());
       metrics_.sessions_closed_on_down.with(labels)->mirror(s.sessions_closed_on_down.load());
@@ -86,6 +108,7 @@ void AdminWiring::refresh() {
                                                     static_cast<double>(s.connect_latency_sum_us.load()) / 1e6);
     }
     metrics_.all_down.with({fe->name()})->set(any_up || list->empty() ? 0 : 1);
+    metrics_.frontend_session_skew.with({fe->name()})->set(session_skew(*list));
     std::uint64_t hedged_connects = 0, hedged_first_bytes = 0;
     for (const auto& b : *list) {
       hedged_connects += b->stats().hedged_connects.load();
@@ -154,9 +177,12 @@ admin::BackendsView AdminWiring::view() const {
       bv.active_sessions = static_cast<std::uint64_t>(std::max<std::int64_t>(0, b->stats().active_sessions.load()));
       bv.sessions_total = b->stats().sessions_total.load();
       bv.connect_failures = b->stats().connect_failures.load();
+      bv.mean_session_age_s = mean_session_age_s(b->stats(), now);
+      bv.slow_start_share = b->admit(now, settings->slow_start);
       f.backends.push_back(std::move(bv));
     }
     f.all_down = !any_up && !f.backends.empty();
+    f.session_skew = session_skew(*fe->backends().snapshot());
     v.frontends.push_back(std::move(f));
   }
   return v;

@@ -4,7 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
+#include "common/json_yaml.h"
 
 namespace kha::planner {
 
@@ -14,29 +14,6 @@ namespace {
 
 Json opt(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
 Json sans(const SanSet& s) { return Json{{"dns", s.dns}, {"ip", s.ip}}; }
-
-void emit(YAML::Emitter& out, const Json& v) {
-  if (v.is_object()) {
-    out << YAML::BeginMap;
-    for (const auto& [k, item] : v.items()) {
-      out << YAML::Key << k << YAML::Value;
-      emit(out, item);
-    }
-    out << YAML::EndMap;
-  } else if (v.is_array()) {
-    out << YAML::BeginSeq;
-    for (const auto& item : v) emit(out, item);
-    out << YAML::EndSeq;
-  } else if (v.is_string()) {
-    out << YAML::DoubleQuoted << v.get<std::string>();
-  } else if (v.is_null()) {
-    out << YAML::Null;
-  } else if (v.is_boolean()) {
-    out << YAML::TrueFalseBool << v.get<bool>();
-  } else {
-    out << json_text(v);
-  }
-}
 
 const char* version_name(KubesprayVersion v) { return v == KubesprayVersion::V2_28 ? "2.28" : "2.31"; }
 
@@ -103,9 +80,7 @@ Json plan_to_json(const Plan& plan) {
 }
 
 std::string plan_to_yaml(const Plan& plan) {
-  YAML::Emitter out;
-  emit(out, plan_to_json(plan));
-  return std::string(out.c_str()) + "\n";
+  return json_yaml(plan_to_json(plan));
 }
 
 std::string plan_to_table(const Plan& plan) {

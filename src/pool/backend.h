@@ -31,6 +31,9 @@ struct BackendStats {
   // Connects racing for a client now: leastconn counts them with the sessions, so that
   // a burst of new clients (reconnecting watches) spreads evenly before any answered.
   std::atomic<std::int64_t> connecting{0};
+  // The start times (steady clock, ms) of the active sessions added up: their mean age
+  // is now - sum / active_sessions, kept with one add per session (pinning, issue #17).
+  std::atomic<std::int64_t> session_start_sum_ms{0};
   std::atomic<std::uint64_t> sessions_total{0};
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> bytes_to_backend{0};

@@ -27,6 +27,14 @@ std::vector<std::size_t> rebalance_plan(std::span<const std::int64_t> sessions, 
   return close;
 }
 
+double session_skew(std::span<const std::int64_t> sessions) {
+  if (sessions.size() < 2) return 1.0;
+  const auto [lo, hi] = std::minmax_element(sessions.begin(), sessions.end());
+  const auto most = std::max<std::int64_t>(*hi, 0);
+  if (most == 0) return 1.0;
+  return static_cast<double>(most) / static_cast<double>(std::max<std::int64_t>(*lo, 1));
+}
+
 std::size_t rebalance_budget(std::int64_t total_sessions, int percent) {
   const std::int64_t b = std::max<std::int64_t>(total_sessions, 0) * std::max(percent, 0) / 100;
   return static_cast<std::size_t>(std::max<std::int64_t>(b, 1));

@@ -22,6 +22,10 @@ struct RebalanceLimits {
 // the surplus over the even share, fullest backend first, never more than `budget`.
 std::vector<std::size_t> rebalance_plan(std::span<const std::int64_t> sessions, const RebalanceLimits& limits);
 
+// How skewed a frontend's sessions are: the fullest backend's sessions over the emptiest's
+// (an empty one counts as 1), over the healthy backends; 1 with fewer than two.
+double session_skew(std::span<const std::int64_t> sessions);
+
 // The round's budget: `percent` of the frontend's sessions per second, at least one.
 std::size_t rebalance_budget(std::int64_t total_sessions, int percent);
 

@@ -225,6 +225,7 @@ void Session::hand_over(Attempt& winner, const char* reply, std::size_t reply_si
   };
   handle_ = services_.registry.add(&control_);
   stats.active_sessions.fetch_add(1, std::memory_order_relaxed);  // taken back with the handle
+  stats.session_start_sum_ms.fetch_add(started_ms(control_.started), std::memory_order_relaxed);
 
   // What the race held back: the client's bytes the winner was not sent, the winner's
   // first answer. Then each leg goes on by itself.

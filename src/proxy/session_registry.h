@@ -29,6 +29,11 @@ struct SessionControl {
   void close();
 };
 
+// `started` in the unit of BackendStats::session_start_sum_ms.
+inline std::int64_t started_ms(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count();
+}
+
 class SessionRegistry {
  public:
   using Handle = std::list<SessionControl*>::iterator;

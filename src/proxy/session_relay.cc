@@ -55,6 +55,7 @@ Session::~Session() {
   if (handle_) {
     services_.registry.remove(*handle_);
     backend_->stats().active_sessions.fetch_sub(1, std::memory_order_relaxed);
+    backend_->stats().session_start_sum_ms.fetch_sub(started_ms(control_.started), std::memory_order_relaxed);
   }
   services_.active.fetch_sub(1, std::memory_order_relaxed);
 }

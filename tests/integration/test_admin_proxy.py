@@ -111,7 +111,7 @@ class AdminOfARunningProxy(unittest.TestCase):
         for s in self.standins:
             b = by_name[s.name]
             self.assertEqual(set(b), {"name", "address", "state", "check", "last_check", "active_sessions",
-                                      "sessions_total", "connect_failures"})
+                                      "sessions_total", "connect_failures", "mean_session_age_s", "slow_start_share"})
             self.assertEqual((b["address"], b["check"]), (s.address, "https"))
             self.assertEqual(set(b["last_check"]), {"ok", "layer", "reason", "latency_ms", "age_ms"})
             self.assertGreaterEqual(b["last_check"]["latency_ms"], 0)

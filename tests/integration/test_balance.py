@@ -181,6 +181,8 @@ class Rebalancing(unittest.TestCase):
         harness.wait_until(balanced, 30, f"the sessions to spread again (now {dict(self.spread())})")
         self.assertGreater(self.proxy.metrics_sum("kha_proxy_sessions_rebalanced_total") or 0, 0)
         self.assertGreater(self.spread()[s3.name], 0)
+        harness.wait_until(lambda: self.proxy.metrics("kha_proxy_frontend_session_skew_ratio", {"frontend": "api"})
+                           <= 1.5, 10, "the skew metric to show the spread")
         self.assertEqual(sum(w.cut for w in self.watches) - self.cut_before, 0,
                          "a rebalanced watch was cut inside an event")
 
@@ -194,6 +196,11 @@ class Rebalancing(unittest.TestCase):
             self.assertEqual(self.spread()[s3.name], 0, "sessions moved without rebalancing")
             time.sleep(0.2)
         self.assertEqual(self.proxy.metrics_sum("kha_proxy_sessions_rebalanced_total") or 0, 0)
+        # The pinning shows: the skew (45 against an empty backend), the old sessions' age.
+        self.assertGreaterEqual(self.proxy.metrics("kha_proxy_frontend_session_skew_ratio", {"frontend": "api"}), 20)
+        ages = {b["name"]: b["mean_session_age_s"] for fe in self.proxy.backends()["frontends"] for b in fe["backends"]}
+        self.assertEqual(ages[s3.name], 0)
+        self.assertGreater(min(ages[s.name] for s in self.standins[:2]), 2.0, ages)
 
 
 class SlowStart(unittest.TestCase):
@@ -225,16 +232,21 @@ class SlowStart(unittest.TestCase):
         self.assertEqual(spread[s3.name], 0, spread)
         s3.set_mode("normal")
         harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "the third apiserver back")
+        self.share = {b["name"]: b["slow_start_share"] for fe in proxy.backends()["frontends"] for b in fe["backends"]}
         return open_burst(self, proxy, 40)[s3.name]
 
     def test_a_returning_apiserver_takes_a_share_of_a_burst_not_all_of_it(self):
         took = self.burst_after_return("30s")  # offered 10% now, all in 30 s
         self.assertLessEqual(took, 16, f"the returning apiserver took {took} of 40 new sessions")
+        s1, s2, s3 = self.standins
+        self.assertLess(self.share[s3.name], 0.5, "/backends shows the ramp")
+        self.assertEqual((self.share[s1.name], self.share[s2.name]), (1, 1))
 
     def test_without_slow_start_leastconn_gives_it_the_burst(self):
         # The control: 0s turns it off, and leastconn fills the empty backend first.
         took = self.burst_after_return("0s")
         self.assertGreaterEqual(took, 30, f"the returning apiserver took {took} of 40 new sessions")
+        self.assertEqual(self.share[self.standins[2].name], 1)
 
 
 if __name__ == "__main__":

@@ -49,5 +49,14 @@ TEST(Rebalance, BudgetIsAPercentOfTheSessionsAtLeastOne) {
   EXPECT_EQ(rebalance_budget(-5, 2), 1u);
 }
 
+TEST(SessionSkew, FullestOverEmptiestAnEmptyOneCountingAsOne) {
+  EXPECT_DOUBLE_EQ(session_skew(std::vector<std::int64_t>{30, 30, 0}), 30.0);
+  EXPECT_DOUBLE_EQ(session_skew(std::vector<std::int64_t>{36, 30, 24}), 1.5);
+  EXPECT_DOUBLE_EQ(session_skew(std::vector<std::int64_t>{5, 5}), 1.0);
+  EXPECT_DOUBLE_EQ(session_skew(std::vector<std::int64_t>{0, 0, 0}), 1.0) << "nothing to balance";
+  EXPECT_DOUBLE_EQ(session_skew(std::vector<std::int64_t>{40}), 1.0) << "one backend is never skewed";
+  EXPECT_DOUBLE_EQ(session_skew(std::vector<std::int64_t>{}), 1.0);
+}
+
 }  // namespace
 }  // namespace kha::pool
