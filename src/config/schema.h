@@ -109,7 +109,7 @@ struct Frontend {
   // 0..1h, 0 = off: a backend that comes back up (or joins) is offered a share of new
   // sessions growing from 10% to all over this time, so that a restarted apiserver with
   // cold caches is not handed every reconnect at once (HAProxy's slowstart).
-  Millis slow_start = 10s;
+  Millis slow_start = 0s;
   Timeouts timeouts;
   Hedge hedge;
   Rebalance rebalance;
