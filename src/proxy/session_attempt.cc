@@ -89,7 +89,9 @@ void Session::start_attempt(Hedge hedge) {
     return;
   }
   bool ignoring_health = false;
-  auto backend = frontend_->backends().pick(*r.backends, r.tried, &ignoring_health, RaceClock::now(), r.settings.slow_start);
+  // The clock only when slow start is on: off (the default), a pick reads no time.
+  const auto now = r.settings.slow_start.count() > 0 ? RaceClock::now() : RaceClock::time_point{};
+  auto backend = frontend_->backends().pick(*r.backends, r.tried, &ignoring_health, now, r.settings.slow_start);
   if (!backend) {
     r.can_start_more = false;
     return;

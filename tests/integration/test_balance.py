@@ -53,12 +53,17 @@ def open_burst(test, proxy, count):
     return backend_sessions(proxy)
 
 
-class BurstBalance(unittest.TestCase):
+class ThreeStandins(unittest.TestCase):
+    """A test CA (self.pki) and three TLS stand-in apiservers (self.standins)."""
+
     def setUp(self):
         tmp = tempfile.mkdtemp(prefix="kha-balance-")
         self.addCleanup(shutil.rmtree, tmp, True)
         self.pki = harness.make_ca(tmp)
         self.standins = harness.start_standins(3, pki=self.pki, owner=self)
+
+
+class BurstBalance(ThreeStandins):
 
     def open_burst(self, proxy):
         return open_burst(self, proxy, WATCHES)
@@ -203,16 +208,10 @@ class Rebalancing(unittest.TestCase):
         self.assertGreater(min(ages[s.name] for s in self.standins[:2]), 2.0, ages)
 
 
-class SlowStart(unittest.TestCase):
+class SlowStart(ThreeStandins):
     """A returning apiserver is offered a growing share of new sessions, not all of them:
     leastconn alone hands an empty backend every new client (a restarted apiserver with
     cold caches would take a node's whole reconnect burst)."""
-
-    def setUp(self):
-        tmp = tempfile.mkdtemp(prefix="kha-slowstart-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.pki = harness.make_ca(tmp)
-        self.standins = harness.start_standins(3, pki=self.pki, owner=self)
 
     def burst_after_return(self, slow_start):
         """30 sessions on each of two apiservers while the third is away; it comes back;
