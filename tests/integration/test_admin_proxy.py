@@ -5,6 +5,7 @@ a backend is up, 503 naming the frontend when none is, while traffic is still tr
 """
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,11 @@ import unittest
 from support import faults, harness
 
 FE = "apiserver"
+
+
+def soft_open_files_limit(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        return next(int(line.split()[3]) for line in f if line.startswith("Max open files"))
 
 
 class AdminOfARunningProxy(unittest.TestCase):
@@ -157,6 +163,62 @@ class AdminOfARunningProxy(unittest.TestCase):
             self.assertGreater(harness.metric_value(m, "kha_proxy_connect_seconds_count", lab), 0)
         self.assertEqual(harness.metric_sum(m, "kha_proxy_sessions_total", {"frontend": FE}) - before, 6)
         self.assertEqual(harness.metric_value(m, "kha_pool_all_down", {"frontend": FE}), 0)
+
+    def test_process_build_and_zero_initialised_series(self):
+        m = self.proxy.metrics_text()
+        self.assertEqual(harness.metric_value(m, "kha_build_info", {}), 1)
+        version = subprocess.run([harness.kha_bin(), "--version"], capture_output=True, text=True).stdout.split()[-1]
+        self.assertEqual(harness.metric_value(m, "kha_build_info", {"version": version}), 1)
+        self.assertEqual(harness.metric_value(m, "kha_config_last_reload_successful"), 1)
+        self.assertEqual(harness.metric_value(m, "kha_daemon_reloads_total", {"result": "failed"}), 0)
+        self.assertEqual(harness.metric_value(m, "kha_proxy_accept_failures_total"), 0)
+        for s in self.standins:  # events that have not happened yet, exported at 0
+            lab = {"frontend": FE, "backend": s.name}
+            self.assertEqual(harness.metric_value(m, "kha_health_transitions_total", {**lab, "to": "down"}), 0)
+            self.assertEqual(harness.metric_value(m, "kha_health_checks_total", {**lab, "outcome": "timeout"}), 0)
+            self.assertEqual(harness.metric_value(m, "kha_proxy_sessions_closed_on_down_total", lab), 0)
+        # process_*: the real process, read from /proc/<pid> here too.
+        pid = self.proxy.pid
+        # Within a few: the scrape's own connection and a probe's may come and go in between.
+        self.assertAlmostEqual(harness.metric_value(m, "process_open_fds"), len(os.listdir(f"/proc/{pid}/fd")),
+                               delta=4)
+        soft = soft_open_files_limit(pid)
+        self.assertEqual(harness.metric_value(m, "process_max_fds"), soft)
+        self.assertGreater(harness.metric_value(m, "process_resident_memory_bytes"), 1 << 20)
+        self.assertGreater(harness.metric_value(m, "process_virtual_memory_bytes"),
+                           harness.metric_value(m, "process_resident_memory_bytes"))
+        started = harness.metric_value(m, "process_start_time_seconds")
+        self.assertLess(abs(started - os.stat(f"/proc/{pid}").st_mtime), 60)
+        self.assertLessEqual(started, time.time())
+        cpu = harness.metric_value(m, "process_cpu_seconds_total")
+        self.assertGreaterEqual(cpu, 0)
+
+        # Clients that connect and stay hold descriptors: the gauge follows.
+        fds = harness.metric_value(m, "process_open_fds")
+        clients = faults.open_stalled_clients(self, self.proxy.listen_port, 20)
+        harness.wait_until(lambda: self.proxy.metrics("process_open_fds") >= fds + 20, 10,
+                           "open fds to rise with 20 clients")
+        for c in clients:
+            c.close()
+        harness.wait_until(lambda: self.proxy.metrics("process_open_fds") <= fds + 2, 10,
+                           "open fds to fall back when the clients leave")
+        self.assertGreaterEqual(self.proxy.metrics("process_cpu_seconds_total"), cpu)
+
+    def test_accept_failures_are_counted(self):
+        # The descriptor table fills after start (the session cap was sized for the old limit):
+        # accept() fails with EMFILE, the listener pauses, and the failure is counted.
+        pid = self.proxy.pid
+        soft = soft_open_files_limit(pid)
+        self.addCleanup(subprocess.run, ["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=False)
+        used = len(os.listdir(f"/proc/{pid}/fd"))
+        subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={used + 4}:"], check=True)
+        self.assertEqual(self.proxy.metrics("process_max_fds"), used + 4)
+        clients = faults.open_stalled_clients(self, self.proxy.listen_port, 12)
+        harness.wait_until(lambda: "accept_failed" in self.proxy.process.stderr(), 10, "accept_failed logged")
+        subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=True)
+        self.assertGreaterEqual(self.proxy.metrics("kha_proxy_accept_failures_total"), 1)
+        for c in clients:
+            c.close()
 
 
 if __name__ == "__main__":
