@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from support import faults, harness
+from support import faults, harness, web
 
 FE = "apiserver"
 
@@ -213,12 +213,63 @@ class AdminOfARunningProxy(unittest.TestCase):
         used = len(os.listdir(f"/proc/{pid}/fd"))
         subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={used + 4}:"], check=True)
         self.assertEqual(self.proxy.metrics("process_max_fds"), used + 4)
-        clients = faults.open_stalled_clients(self, self.proxy.listen_port, 12)
+        # More than the headroom, whatever probe connections were open when `used` was read.
+        clients = faults.open_stalled_clients(self, self.proxy.listen_port, 40)
         harness.wait_until(lambda: "accept_failed" in self.proxy.process.stderr(), 10, "accept_failed logged")
         subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=True)
         self.assertGreaterEqual(self.proxy.metrics("kha_proxy_accept_failures_total"), 1)
         for c in clients:
             c.close()
+
+
+class MetricsListen(unittest.TestCase):
+    """admin.metrics_listen: a second listener for a scraper off the node, serving only
+    GET /metrics and /healthz; the admin actions stay on admin.listen."""
+
+    def setUp(self):
+        tmp = tempfile.mkdtemp(prefix="kha-metrics-listen-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.pki = harness.make_ca(tmp)
+        self.standins = harness.start_standins(2, pki=self.pki, owner=self)
+        self.port = harness.free_port()
+        self.config = faults.apiserver_config(self.standins, self.pki.ca).replace(
+            "  listen: 127.0.0.1:@ADMIN_PORT@\n", f"  listen: 127.0.0.1:@ADMIN_PORT@\n  metrics_listen: 127.0.0.1:{self.port}\n")
+        self.proxy = harness.start_kha_proxy(config_text=self.config, owner=self)
+        harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == 2, 15,
+                           "2 backends up")
+
+    def call(self, path, method="GET", **kw):
+        return web.request(f"http://127.0.0.1:{self.port}{path}", method=method, **kw)
+
+    def test_serves_metrics_and_healthz_only(self):
+        r = self.call("/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        for s in self.standins:
+            self.assertEqual(harness.metric_value(r.body, "kha_pool_backend_up", {"frontend": FE, "backend": s.name}), 1)
+        self.assertGreater(harness.metric_value(r.body, "process_open_fds"), 0)
+        self.assertEqual(self.call("/healthz").status, 200)
+        self.assertEqual(self.call("/metrics", method="HEAD").status, 200)
+        for path in ("/readyz", "/backends", "/reload", "/", "/metrics/x"):
+            self.assertEqual(self.call(path).status, 404, path)
+        # No admin action: POST /reload is not a route here (404), nothing is reloaded.
+        r = self.call("/reload", method="POST", headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 404, r.body)
+        self.assertEqual(self.call("/metrics", method="POST").status, 405)
+        self.assertEqual(self.proxy.metrics_sum("kha_daemon_reloads_total"), 0)
+        self.assertNotIn("reload", self.proxy.process.stderr())
+        # The full admin endpoint is unchanged beside it.
+        self.assertEqual(self.proxy.admin("/readyz").status, 200)
+
+    def test_reload_keeps_the_running_address(self):
+        moved = harness.free_port()
+        self.proxy.reload(self.config.replace(f"metrics_listen: 127.0.0.1:{self.port}",
+                                              f"metrics_listen: 127.0.0.1:{moved}"))
+        harness.wait_until(lambda: self.proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}) == 1, 10,
+                           "the reload")
+        self.assertIn("reload_needs_restart key=admin.metrics_listen", self.proxy.process.stderr())
+        self.assertEqual(self.call("/metrics").status, 200)
+        self.assertFalse(harness.is_listening(moved))
 
 
 if __name__ == "__main__":
