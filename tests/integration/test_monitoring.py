@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -98,7 +99,7 @@ class RulesAndManifests(unittest.TestCase):
             self.assertGreater(len(r["annotations"].get("description", "")), 80, r["alert"])
 
     def test_prometheusrule_is_generated_from_the_rules(self):
-        r = subprocess.run(["python3", str(MON / "render_prometheusrule.py"), "--check"], capture_output=True,
+        r = subprocess.run([sys.executable, str(MON / "render_prometheusrule.py"), "--check"], capture_output=True,
                            text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         pr = yaml.safe_load((MON / "kha-alerts.prometheusrule.yaml").read_text())
