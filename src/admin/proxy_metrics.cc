@@ -108,4 +108,23 @@ void ProxyMetrics::init_backend(const std::string& frontend, const std::string& 
   check_requests.with({frontend, backend});
 }
 
+void ProxyMetrics::remove_backend(const std::string& frontend, const std::string& backend) {
+  const LabelValues labels{frontend, backend};
+  for (auto* f : {&backend_up, &active_sessions}) f->remove(labels);
+  for (auto* f : {&sessions, &connect_failures, &spliced_bytes, &sessions_closed_on_down, &sessions_rebalanced,
+                  &check_requests})
+    f->remove(labels);
+  for (auto* f : {&connect_seconds, &check_seconds}) f->remove(labels);
+  for (const char* direction : {"upstream", "downstream"}) bytes.remove({frontend, backend, direction});
+  for (const char* to : {"up", "down"}) transitions.remove({frontend, backend, to});
+  for (const char* outcome : kCheckOutcomes) checks.remove({frontend, backend, outcome});
+  for (const char* kind : {"new", "resumed"}) check_connections.remove({frontend, backend, kind});
+}
+
+void ProxyMetrics::remove_frontend(const std::string& frontend) {
+  for (auto* f : {&all_down, &frontend_sessions, &frontend_session_cap}) f->remove({frontend});
+  for (auto* f : {&hedges_refused, &clients_rejected, &frontend_session_cap_pauses}) f->remove({frontend});
+  for (const char* kind : {"connect", "first_byte"}) hedges.remove({frontend, kind});
+}
+
 }  // namespace kha::admin

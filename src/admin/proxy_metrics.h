@@ -51,6 +51,10 @@ struct ProxyMetrics {
   // The per-backend counters of events that may not have happened yet (transitions, probe
   // outcomes, check connections), created at 0. Takes the families' locks: call per scrape.
   void init_backend(const std::string& frontend, const std::string& backend);
+  // Stops exporting every series of a backend (or a frontend) that a reload removed, so
+  // that a backend removed while down does not alert forever.
+  void remove_backend(const std::string& frontend, const std::string& backend);
+  void remove_frontend(const std::string& frontend);
 
   GaugeFamily& backend_up;
   GaugeFamily& all_down;

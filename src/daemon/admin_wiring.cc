@@ -70,6 +70,8 @@ void AdminWiring::on_config(bool reload, bool ok) {
 }
 
 void AdminWiring::on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& o) {
+  if (retired_backends_.count({frontend, backend})) return;
+  exported_backends_.emplace(frontend, backend);
   metrics_.checks.with({frontend, backend, outcome_label(o)})->inc();
   if (o.connection == health::Connection::New || o.connection == health::Connection::Resumed)
     metrics_.check_connections.with({frontend, backend, health::to_string(o.connection)})->inc();
@@ -79,14 +81,20 @@ void AdminWiring::on_outcome(const std::string& frontend, const std::string& bac
 }
 
 void AdminWiring::on_transition(const std::string& frontend, const std::string& backend, const health::Transition& t) {
+  if (retired_backends_.count({frontend, backend})) return;
+  exported_backends_.emplace(frontend, backend);
   metrics_.transitions.with({frontend, backend, health::to_string(t.to)})->inc();
 }
 
 void AdminWiring::refresh() {
+  std::set<std::pair<std::string, std::string>> backends_now;
+  std::set<std::string> frontends_now;
   for (const auto& [fe, _] : frontends_()) {
     const auto list = fe->backends().snapshot();
     bool any_up = false;
+    frontends_now.insert(fe->name());
     for (const auto& b : *list) {
+      backends_now.emplace(fe->name(), b->name());
       const auto& s = b->stats();
       const std::vector<std::string> labels{fe->name(), b->name()};
       any_up |= b->up();
@@ -119,6 +127,16 @@ void AdminWiring::refresh() {
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
   }
+  for (const auto& [f, b] : exported_backends_) {
+    if (backends_now.count({f, b})) continue;
+    metrics_.remove_backend(f, b);
+    retired_backends_.emplace(f, b);
+  }
+  for (const auto& key : backends_now) retired_backends_.erase(key);
+  for (const auto& f : exported_frontends_)
+    if (!frontends_now.count(f)) metrics_.remove_frontend(f);
+  exported_backends_ = std::move(backends_now);
+  exported_frontends_ = std::move(frontends_now);
   metrics_.coroutine_failures.with({})->mirror(log::coroutine_failures());
   if (session_cap) {
     metrics_.session_cap.with({})->set(static_cast<double>(session_cap->limit.load()));

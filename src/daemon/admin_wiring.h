@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,13 @@ class AdminWiring {
   std::unique_ptr<admin::AdminServer> metrics_server_;  // admin.metrics_listen
   // Kept across restarts of the server (takeover), mirrored into /metrics.
   std::shared_ptr<admin::AdminServerStats> server_stats_ = std::make_shared<admin::AdminServerStats>();
+  // The frontends and backends with series (from the last scrape, or a probe since), to
+  // stop exporting those a reload removed (main thread only).
+  std::set<std::pair<std::string, std::string>> exported_backends_;
+  std::set<std::string> exported_frontends_;
+  // Backends removed, whose checkers may still report while they drain: not counted, so
+  // that their series do not come back (until a reload adds the name again).
+  std::set<std::pair<std::string, std::string>> retired_backends_;
   // When each backend's last probe finished (main thread only).
   std::map<const pool::Backend*, std::chrono::steady_clock::time_point> last_check_at_;
 };

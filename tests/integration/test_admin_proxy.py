@@ -7,6 +7,7 @@ a backend is up, 503 naming the frontend when none is, while traffic is still tr
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -214,7 +215,12 @@ class AdminOfARunningProxy(unittest.TestCase):
         subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={used + 4}:"], check=True)
         self.assertEqual(self.proxy.metrics("process_max_fds"), used + 4)
         # More than the headroom, whatever probe connections were open when `used` was read.
-        clients = faults.open_stalled_clients(self, self.proxy.listen_port, 40)
+        # They send nothing: kha waits for a client's first bytes before it dials a backend,
+        # so each holds one descriptor and the next accept() is the call that fails.
+        clients = []
+        self.addCleanup(lambda: [c.close() for c in clients])
+        for _ in range(40):
+            clients.append(socket.create_connection(("127.0.0.1", self.proxy.listen_port), timeout=5))
         harness.wait_until(lambda: "accept_failed" in self.proxy.process.stderr(), 10, "accept_failed logged")
         subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=True)
         self.assertGreaterEqual(self.proxy.metrics("kha_proxy_accept_failures_total"), 1)

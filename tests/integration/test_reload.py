@@ -183,6 +183,9 @@ class ReloadTest(unittest.TestCase):
         wait_until(lambda: all(s.ended for s in on_a), 10, "sessions on a closed after drain_timeout")
         self.assertGreaterEqual(time.monotonic() - removed_at, 0.9, "sessions on a closed before drain_timeout")
         wait_until(lambda: self.backend_names() == {"b", "c"}, 10, "a leaves the backend set")
+        # ... and /metrics: no series of a is left to alert on.
+        self.assertNotIn('backend="a"', self.proxy.metrics_text())
+        self.assertEqual(self.proxy.metrics("kha_health_transitions_total", {"backend": "c", "to": "down"}), 0)
         before = load.result.identities["a"]
         time.sleep(0.5)  # a window in which no new session may reach a (the load keeps running)
         self.assertEqual(load.result.identities["a"], before, "new sessions still reach the removed backend")
