@@ -62,6 +62,26 @@ TEST(Pages, StandardRoutesServeTheLiveView) {
   EXPECT_NE(m.body.find("# TYPE kha_proxy_connect_seconds histogram\n"), std::string::npos);
 }
 
+TEST(ProxyMetrics, BackendSeriesStartAtZeroAndLeaveTogether) {
+  Registry registry;
+  ProxyMetrics metrics(registry);
+  metrics.init_backend("apiserver", "cp1");
+  metrics.init_backend("apiserver", "cp2");
+  metrics.backend_up.with({"apiserver", "cp1"})->set(0);
+  metrics.bytes.with({"apiserver", "cp1", "upstream"})->inc(3);
+  metrics.check_seconds.with({"apiserver", "cp1"})->observe(0.01);
+  auto text = registry.render();
+  EXPECT_NE(text.find("kha_health_transitions_total{frontend=\"apiserver\",backend=\"cp1\",to=\"down\"} 0\n"),
+            std::string::npos);
+  for (const char* outcome : kCheckOutcomes)
+    EXPECT_NE(text.find(std::string("backend=\"cp2\",outcome=\"") + outcome + "\"} 0\n"), std::string::npos)
+        << outcome;
+  metrics.remove_backend("apiserver", "cp1");
+  text = registry.render();
+  EXPECT_EQ(text.find("backend=\"cp1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("backend=\"cp2\""), std::string::npos);
+}
+
 TEST(Pages, MetricsRoutesServeOnlyMetricsAndHealthz) {
   Registry registry;
   ProxyMetrics metrics(registry);
