@@ -20,10 +20,14 @@ namespace kha::admin {
 struct AdminPages {
   const Registry* metrics = nullptr;          // null: /metrics is not served
   std::function<void()> before_metrics;       // optional: refreshes mirrored values before a scrape
-  std::function<BackendsView()> backends;     // required
+  std::function<BackendsView()> backends;     // required by standard_routes()
+  std::function<std::string()> more_metrics;  // optional: text appended to the registry's (process_*)
 };
 
 std::vector<Route> standard_routes(AdminPages pages);
+
+// Only GET /healthz and /metrics: what admin.metrics_listen serves off the node.
+std::vector<Route> metrics_routes(AdminPages pages);
 
 // The /readyz answer for a view: 200 "ok\n", or 503 naming each frontend with no backend up.
 HttpResponse readiness(const BackendsView& view);

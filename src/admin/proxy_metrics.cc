@@ -81,6 +81,16 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       check_requests(r.counter("kha_health_requests_total", "HTTP requests health checks sent to a backend.",
                                {"frontend", "backend"})),
       reloads(r.counter("kha_daemon_reloads_total", "Configuration reloads; result is ok or failed.", {"result"})),
+      last_reload_successful(r.gauge("kha_config_last_reload_successful",
+                                     "1 when the last reload (or the start) applied the config file, 0 when it "
+                                     "failed and the running config was kept.")),
+      last_reload_success_timestamp(r.gauge("kha_config_last_reload_success_timestamp_seconds",
+                                            "When the config was last applied (start or reload), in seconds since "
+                                            "the Unix epoch.")),
+      build_info(r.gauge("kha_build_info", "Always 1; the version label names the running binary.", {"version"})),
+      accept_failures(r.counter("kha_proxy_accept_failures_total",
+                                "accept() failures that paused a listener for a moment (EMFILE, ENFILE, ENOBUFS, "
+                                "...); each is logged as accept_failed.")),
       admin_evictions(r.counter("kha_admin_connections_evicted_total",
                                 "Admin connections that had not sent a whole request, closed (oldest first) to "
                                 "make room for a new connection when every slot was taken.")),
@@ -92,6 +102,37 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       admin_refusals(r.counter("kha_admin_requests_refused_total",
                                "State-changing admin requests refused as possibly sent by a web page; rule is "
                                "origin, fetch_site, host or content_type.",
-                               {"rule"})) {}
+                               {"rule"})) {
+  build_info.with({KHA_VERSION})->set(1);
+  for (const char* result : {"ok", "failed"}) reloads.with({result});
+  for (const char* rule : {"origin", "fetch_site", "host", "content_type"}) admin_refusals.with({rule});
+  accept_failures.with({});
+}
+
+void ProxyMetrics::init_backend(const std::string& frontend, const std::string& backend) {
+  for (const char* to : {"up", "down"}) transitions.with({frontend, backend, to});
+  for (const char* outcome : kCheckOutcomes) checks.with({frontend, backend, outcome});
+  for (const char* kind : {"new", "resumed"}) check_connections.with({frontend, backend, kind});
+  check_requests.with({frontend, backend});
+}
+
+void ProxyMetrics::remove_backend(const std::string& frontend, const std::string& backend) {
+  const LabelValues labels{frontend, backend};
+  for (auto* f : {&backend_up, &active_sessions, &session_age_mean}) f->remove(labels);
+  for (auto* f : {&sessions, &connect_failures, &spliced_bytes, &sessions_closed_on_down, &sessions_rebalanced,
+                  &check_requests})
+    f->remove(labels);
+  for (auto* f : {&connect_seconds, &check_seconds}) f->remove(labels);
+  for (const char* direction : {"upstream", "downstream"}) bytes.remove({frontend, backend, direction});
+  for (const char* to : {"up", "down"}) transitions.remove({frontend, backend, to});
+  for (const char* outcome : kCheckOutcomes) checks.remove({frontend, backend, outcome});
+  for (const char* kind : {"new", "resumed"}) check_connections.remove({frontend, backend, kind});
+}
+
+void ProxyMetrics::remove_frontend(const std::string& frontend) {
+  for (auto* f : {&all_down, &frontend_sessions, &frontend_session_cap, &frontend_session_skew}) f->remove({frontend});
+  for (auto* f : {&hedges_refused, &clients_rejected, &frontend_session_cap_pauses}) f->remove({frontend});
+  for (const char* kind : {"connect", "first_byte"}) hedges.remove({frontend, kind});
+}
 
 }  // namespace kha::admin

@@ -1,5 +1,7 @@
 // The metrics of `kha proxy`, registered in one place so that names, labels and help texts
 // stay consistent (a proposal the data path can adopt; every family is optional to use).
+// Every label combination known in advance is exported from the start at 0 (here for fixed
+// sets, at each scrape for the live backends), so that increase() sees the first event.
 // Get children once per backend (`with({frontend, backend})`), keep the shared_ptrs, update
 // them lock-free on the data path.
 //
@@ -16,12 +18,16 @@
 // | kha_proxy_sessions_closed_on_down_total   | counter   | frontend, backend           | sessions closed because their backend went down |
 // | kha_proxy_sessions_rebalanced_total      | counter   | frontend, backend           | quiet sessions closed so that their clients reconnect to an emptier backend |
 // | kha_proxy_hedges_total                    | counter   | frontend, kind              | hedges started; kind = connect or first_byte |
-// | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout, passive |
+// | kha_health_checks_total                   | counter   | frontend, backend, outcome  | probe results; outcome = ok, l4, l6, l7, timeout, passive, local |
 // | kha_health_check_seconds                  | histogram | frontend, backend           | probe latency |
 // | kha_health_transitions_total              | counter   | frontend, backend, to       | state changes; to = up or down |
 // | kha_health_connections_total              | counter   | frontend, backend, kind     | check connections opened; kind = new or resumed |
 // | kha_health_requests_total                 | counter   | frontend, backend           | HTTP requests sent by checks |
 // | kha_daemon_reloads_total                  | counter   | result                      | reloads; result = ok or failed |
+// | kha_config_last_reload_successful         | gauge     |                             | 1 when the last reload (or the start) applied the file, 0 when it failed |
+// | kha_config_last_reload_success_timestamp_seconds | gauge |                          | when the config was last applied (start or reload), Unix seconds |
+// | kha_build_info                            | gauge     | version                     | always 1; the version of the running binary |
+// | kha_proxy_accept_failures_total           | counter   |                             | accept() failures that paused a listener (EMFILE, ENFILE, ENOBUFS, ...) |
 // | kha_proxy_frontend_sessions               | gauge     | frontend                    | client sessions of the frontend open now (racing or relaying) |
 // | kha_proxy_frontend_session_cap            | gauge     | frontend                    | the frontend's max_sessions; 0 = only the global cap |
 // | kha_proxy_frontend_session_skew_ratio     | gauge     | frontend                    | fullest / emptiest healthy backend's sessions (empty counts as 1) |
@@ -39,8 +45,18 @@
 
 namespace kha::admin {
 
+// The outcome label of kha_health_checks_total (daemon/admin_wiring.cc maps probe outcomes to it).
+inline constexpr const char* kCheckOutcomes[] = {"ok", "l4", "l6", "l7", "timeout", "passive", "local"};
+
 struct ProxyMetrics {
   explicit ProxyMetrics(Registry& r);
+  // The per-backend counters of events that may not have happened yet (transitions, probe
+  // outcomes, check connections), created at 0. Takes the families' locks: call per scrape.
+  void init_backend(const std::string& frontend, const std::string& backend);
+  // Stops exporting every series of a backend (or a frontend) that a reload removed, so
+  // that a backend removed while down does not alert forever.
+  void remove_backend(const std::string& frontend, const std::string& backend);
+  void remove_frontend(const std::string& frontend);
 
   GaugeFamily& backend_up;
   GaugeFamily& all_down;
@@ -71,6 +87,10 @@ struct ProxyMetrics {
   CounterFamily& check_connections;
   CounterFamily& check_requests;
   CounterFamily& reloads;
+  GaugeFamily& last_reload_successful;
+  GaugeFamily& last_reload_success_timestamp;
+  GaugeFamily& build_info;
+  CounterFamily& accept_failures;
   CounterFamily& admin_evictions;
   CounterFamily& admin_header_timeouts;
   CounterFamily& admin_rejections;

@@ -81,6 +81,7 @@ const std::vector<Setting<Config>>& config_settings() {
       setting<C>("shutdown_grace", [](const C& c) { return c.shutdown_grace; }),
       setting<C>("drain_timeout", [](const C& c) { return c.drain_timeout; }),
       setting<C>("admin.listen", [](const C& c) { return c.admin.listen; }),
+      setting<C>("admin.metrics_listen", [](const C& c) { return c.admin.metrics_listen; }),
   };
   return rows;
 }

@@ -172,6 +172,7 @@ const Fields<Frontend> kFrontendFields = {
 
 const Fields<Admin> kAdminFields = {
     scalar("listen", &Admin::listen),
+    scalar("metrics_listen", &Admin::metrics_listen),
 };
 
 const Fields<Config> kConfigFields = {

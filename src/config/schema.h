@@ -119,6 +119,7 @@ struct Frontend {
 
 struct Admin {
   std::string listen = "127.0.0.1:8081";  // "" disables; the port Kubespray's proxy health check uses
+  std::string metrics_listen;             // "" = none; serves only GET /metrics and /healthz (for Prometheus)
 };
 
 struct Config {

@@ -231,6 +231,10 @@ void Checker::run() {
   if (!c.admin.listen.empty()) {
     if (const auto a = listen_address("admin.listen", c.admin.listen)) claim("admin.listen", *a);
   }
+  if (!c.admin.metrics_listen.empty()) {
+    if (const auto a = listen_address("admin.metrics_listen", c.admin.metrics_listen))
+      claim("admin.metrics_listen", *a);
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "daemon/admin_wiring.h"
 
 #include "admin/pages.h"
+#include "admin/process_metrics.h"
 #include "common/address.h"
 #include "common/log.h"
 #include "pool/rebalance.h"
@@ -49,28 +50,48 @@ const char* outcome_label(const health::Outcome& o) {
 AdminWiring::AdminWiring(asio::io_context& main, std::function<std::vector<Frontend>()> frontends)
     : main_(main), frontends_(std::move(frontends)) {}
 
-std::string AdminWiring::start(const std::string& listen, std::vector<admin::Route> extra) {
-  if (listen.empty()) return {};
-  std::string why;
-  auto hp = parse_host_port(listen, &why);
-  if (!hp) return "admin listen '" + listen + "': " + why;
+std::string AdminWiring::start(const config::Admin& admin, std::vector<admin::Route> extra) {
   admin::AdminPages pages;
   pages.metrics = &registry_;
   pages.before_metrics = [this] { refresh(); };
+  pages.more_metrics = [] { return admin::render_process_metrics(admin::read_process_stats()); };
   pages.backends = [this] { return view(); };
-  auto routes = admin::standard_routes(std::move(pages));
+  auto serve = [&](const char* key, const std::string& listen, std::vector<admin::Route> routes,
+                   std::unique_ptr<admin::AdminServer>* server) -> std::string {
+    if (listen.empty()) return {};
+    std::string why;
+    auto hp = parse_host_port(listen, &why);
+    if (!hp) return std::string(key) + " '" + listen + "': " + why;
+    *server = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes),
+                                                   admin::AdminServerOptions{.stats = server_stats_});
+    if (auto ec = (*server)->start()) return std::string("cannot listen on ") + key + " address " + hp->to_string() +
+                                             ": " + ec.message();
+    return {};
+  };
+  auto routes = admin::standard_routes(pages);
   for (auto& r : extra) routes.push_back(std::move(r));
-  server_ = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes),
-                                                 admin::AdminServerOptions{.stats = server_stats_});
-  if (auto ec = server_->start()) return "cannot listen on admin address " + hp->to_string() + ": " + ec.message();
-  return {};
+  if (auto e = serve("admin", admin.listen, std::move(routes), &server_); !e.empty()) return e;
+  return serve("admin.metrics_listen", admin.metrics_listen, admin::metrics_routes(pages), &metrics_server_);
 }
 
 void AdminWiring::stop() {
   if (server_) server_->stop();
+  if (metrics_server_) metrics_server_->stop();
+}
+
+void AdminWiring::on_config(bool reload, bool ok) {
+  if (reload) metrics_.reloads.with({ok ? "ok" : "failed"})->inc();
+  metrics_.last_reload_successful.with({})->set(ok ? 1 : 0);
+  if (ok) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    metrics_.last_reload_success_timestamp.with({})->set(
+        static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) / 1e3);
+  }
 }
 
 void AdminWiring::on_outcome(const std::string& frontend, const std::string& backend, const health::Outcome& o) {
+  if (retired_backends_.count({frontend, backend})) return;
+  exported_backends_.emplace(frontend, backend);
   metrics_.checks.with({frontend, backend, outcome_label(o)})->inc();
   if (o.connection == health::Connection::New || o.connection == health::Connection::Resumed)
     metrics_.check_connections.with({frontend, backend, health::to_string(o.connection)})->inc();
@@ -80,18 +101,25 @@ void AdminWiring::on_outcome(const std::string& frontend, const std::string& bac
 }
 
 void AdminWiring::on_transition(const std::string& frontend, const std::string& backend, const health::Transition& t) {
+  if (retired_backends_.count({frontend, backend})) return;
+  exported_backends_.emplace(frontend, backend);
   metrics_.transitions.with({frontend, backend, health::to_string(t.to)})->inc();
 }
 
 void AdminWiring::refresh() {
   const auto now = Clock::now();
+  std::set<std::pair<std::string, std::string>> backends_now;
+  std::set<std::string> frontends_now;
   for (const auto& [fe, _] : frontends_()) {
     const auto list = fe->backends().snapshot();
     bool any_up = false;
+    frontends_now.insert(fe->name());
     for (const auto& b : *list) {
+      backends_now.emplace(fe->name(), b->name());
       const auto& s = b->stats();
       const std::vector<std::string> labels{fe->name(), b->name()};
       any_up |= b->up();
+      metrics_.init_backend(fe->name(), b->name());
       metrics_.backend_up.with(labels)->set(b->up() ? 1 : 0);
       metrics_.active_sessions.with(labels)->set(static_cast<double>(s.active_sessions.load()));
       metrics_.session_age_mean.with(labels)->set(mean_session_age_s(s, now));
@@ -122,6 +150,16 @@ void AdminWiring::refresh() {
     metrics_.hedges.with({fe->name(), "connect"})->mirror(hedged_connects);
     metrics_.hedges.with({fe->name(), "first_byte"})->mirror(hedged_first_bytes);
   }
+  for (const auto& [f, b] : exported_backends_) {
+    if (backends_now.count({f, b})) continue;
+    metrics_.remove_backend(f, b);
+    retired_backends_.emplace(f, b);
+  }
+  for (const auto& key : backends_now) retired_backends_.erase(key);
+  for (const auto& f : exported_frontends_)
+    if (!frontends_now.count(f)) metrics_.remove_frontend(f);
+  exported_backends_ = std::move(backends_now);
+  exported_frontends_ = std::move(frontends_now);
   metrics_.coroutine_failures.with({})->mirror(log::coroutine_failures());
   if (session_cap) {
     metrics_.session_cap.with({})->set(static_cast<double>(session_cap->limit.load()));
@@ -137,10 +175,13 @@ void AdminWiring::refresh() {
   metrics_.admin_refusals.with({"content_type"})->mirror(a.refused_content_type.load());
   if (worker_loads) {
     const auto loads = worker_loads();
+    std::uint64_t accept_failures = 0;
     for (std::size_t i = 0; i < loads.size(); ++i) {
       metrics_.worker_sessions.with({std::to_string(i)})->set(static_cast<double>(loads[i].sessions));
       metrics_.worker_handovers.with({std::to_string(i)})->mirror(loads[i].handovers);
+      accept_failures += loads[i].accept_failures;
     }
+    metrics_.accept_failures.with({})->mirror(accept_failures);
   }
 }
 

@@ -58,7 +58,7 @@ std::string ProxyServer::start() {
   admin_.session_cap = session_cap_;
   admin_.worker_loads = [this] {
     std::vector<AdminWiring::WorkerLoad> loads;
-    for (auto& w : workers_) loads.push_back({w->active_sessions(), w->hub().handovers()});
+    for (auto& w : workers_) loads.push_back({w->active_sessions(), w->hub().handovers(), w->hub().accept_failures()});
     return loads;
   };
   owner_context_.on_outcome = [this](const std::string& f, const std::string& b, const health::Outcome& o) {
@@ -75,8 +75,9 @@ std::string ProxyServer::start() {
     if (auto error = owner->configure(f, cause); !error.empty()) return error;
   }
   close_parked("takeover_listener_dropped");  // endpoints the new config no longer has
-  if (auto error = admin_.start(config_.admin.listen, admin_routes()); !error.empty()) return error;
+  if (auto error = admin_.start(config_.admin, admin_routes()); !error.empty()) return error;
   for (auto& w : workers_) w->start();
+  admin_.on_config(/*reload=*/false, /*ok=*/true);
   return {};
 }
 
@@ -123,7 +124,7 @@ std::string ProxyServer::enable_takeover(const std::string& path) {
       asio::co_spawn(main_, shutdown("takeover"), log::CoroutineEnd{"shutdown"});
       return;
     }
-    if (auto e = admin_.start(config_.admin.listen, admin_routes()); !e.empty())
+    if (auto e = admin_.start(config_.admin, admin_routes()); !e.empty())
       log::error("admin_restart_failed", {{"error", e}});
   };
   takeover_ = std::make_unique<TakeoverServer>(main_, path, std::move(hooks));

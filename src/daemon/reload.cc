@@ -19,7 +19,7 @@ std::vector<std::string> ProxyServer::reload() {
   notify_.reloading();
   const auto begun = Clock::now();
   auto done = [&](bool ok) {
-    admin_.metrics().reloads.with({ok ? "ok" : "failed"})->inc();
+    admin_.on_config(/*reload=*/true, ok);
     notify_.ready();
   };
   if (stopping_) return {"shutting down, reload ignored"};
@@ -44,7 +44,7 @@ std::vector<std::string> ProxyServer::reload() {
   config::Config next = std::move(loaded).value();
   const config::ConfigDiff d = config::diff(config_, next);
   for (const auto& key : d.settings_changed)
-    if (key == "workers" || key == "splice" || key == "admin.listen" || key == "log_format")
+    if (key == "workers" || key == "splice" || key == "admin.listen" || key == "admin.metrics_listen" || key == "log_format")
       log::warn("reload_needs_restart", {{"key", key}, {"action", "kept the running value"}});
 
   std::string error;

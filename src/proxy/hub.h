@@ -90,6 +90,8 @@ class Hub {
   std::size_t load() const;
   // Clients this hub accepted and handed to another (accept_balance.h). Any thread.
   std::uint64_t handovers() const { return handovers_.load(std::memory_order_relaxed); }
+  // accept() failures that paused a listener (EMFILE and the like). Any thread.
+  std::uint64_t accept_failures() const { return accept_failures_.load(std::memory_order_relaxed); }
 
  private:
   struct Listener;
@@ -127,6 +129,7 @@ class Hub {
   std::vector<std::size_t> peer_loads_;  // balance_target's scratch, sized with peers_
   std::atomic<std::size_t> incoming_{0};  // clients handed to this hub, not started yet
   std::atomic<std::uint64_t> handovers_{0};
+  std::atomic<std::uint64_t> accept_failures_{0};
   std::shared_ptr<SessionCap> cap_;
   HubClock::time_point cap_logged_{};  // the cap is logged once per 10 s per worker
 };

@@ -59,6 +59,7 @@ void Hub::accept_from(Listener& l) {
       if (err == EAGAIN || err == EWOULDBLOCK) return;  // another worker took it
       if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
       // EMFILE and friends: pause instead of spinning on a full descriptor table.
+      accept_failures_.fetch_add(1, std::memory_order_relaxed);
       log::warn("accept_failed", {{"listen", endpoint_text(l.endpoint)},
                                   {"error", std::error_code(err, std::system_category()).message()},
                                   {"pause_ms", std::to_string(kAcceptPause.count())}});

@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "admin/metrics.h"
+#include "admin/process_metrics.h"
 #include "common/address.h"
 #include "common/log.h"
 #include "vip/announcer.h"
@@ -274,7 +276,9 @@ int Speaker::run(std::string* error) {
     std::vector<admin::Route> routes = {
         {"GET", "/metrics",
          [this](const admin::HttpRequest&) {
-           return admin::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(status())};
+           return admin::HttpResponse{200, admin::Registry::kContentType,
+                                      render_prometheus(status()) +
+                                          admin::render_process_metrics(admin::read_process_stats())};
          }},
         {"GET", "/status",
          [this](const admin::HttpRequest&) { return admin::HttpResponse{200, "application/json", render_json(status())}; }},

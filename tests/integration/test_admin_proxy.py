@@ -5,15 +5,22 @@ a backend is up, 503 naming the frontend when none is, while traffic is still tr
 """
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from support import faults, harness
+from support import faults, harness, web
 
 FE = "apiserver"
+
+
+def soft_open_files_limit(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        return next(int(line.split()[3]) for line in f if line.startswith("Max open files"))
 
 
 class AdminOfARunningProxy(unittest.TestCase):
@@ -157,6 +164,118 @@ class AdminOfARunningProxy(unittest.TestCase):
             self.assertGreater(harness.metric_value(m, "kha_proxy_connect_seconds_count", lab), 0)
         self.assertEqual(harness.metric_sum(m, "kha_proxy_sessions_total", {"frontend": FE}) - before, 6)
         self.assertEqual(harness.metric_value(m, "kha_pool_all_down", {"frontend": FE}), 0)
+
+    def test_process_build_and_zero_initialised_series(self):
+        m = self.proxy.metrics_text()
+        self.assertEqual(harness.metric_value(m, "kha_build_info", {}), 1)
+        version = subprocess.run([harness.kha_bin(), "--version"], capture_output=True, text=True).stdout.split()[-1]
+        self.assertEqual(harness.metric_value(m, "kha_build_info", {"version": version}), 1)
+        self.assertEqual(harness.metric_value(m, "kha_config_last_reload_successful"), 1)
+        self.assertEqual(harness.metric_value(m, "kha_daemon_reloads_total", {"result": "failed"}), 0)
+        self.assertEqual(harness.metric_value(m, "kha_proxy_accept_failures_total"), 0)
+        for s in self.standins:  # events that have not happened yet, exported at 0
+            lab = {"frontend": FE, "backend": s.name}
+            self.assertEqual(harness.metric_value(m, "kha_health_transitions_total", {**lab, "to": "down"}), 0)
+            self.assertEqual(harness.metric_value(m, "kha_health_checks_total", {**lab, "outcome": "timeout"}), 0)
+            self.assertEqual(harness.metric_value(m, "kha_proxy_sessions_closed_on_down_total", lab), 0)
+        # process_*: the real process, read from /proc/<pid> here too.
+        pid = self.proxy.pid
+        # Within a few: the scrape's own connection and a probe's may come and go in between.
+        self.assertAlmostEqual(harness.metric_value(m, "process_open_fds"), len(os.listdir(f"/proc/{pid}/fd")),
+                               delta=4)
+        soft = soft_open_files_limit(pid)
+        self.assertEqual(harness.metric_value(m, "process_max_fds"), soft)
+        self.assertGreater(harness.metric_value(m, "process_resident_memory_bytes"), 1 << 20)
+        self.assertGreater(harness.metric_value(m, "process_virtual_memory_bytes"),
+                           harness.metric_value(m, "process_resident_memory_bytes"))
+        started = harness.metric_value(m, "process_start_time_seconds")
+        self.assertLess(abs(started - os.stat(f"/proc/{pid}").st_mtime), 60)
+        self.assertLessEqual(started, time.time())
+        cpu = harness.metric_value(m, "process_cpu_seconds_total")
+        self.assertGreaterEqual(cpu, 0)
+
+        # Clients that connect and stay hold descriptors: the gauge follows.
+        fds = harness.metric_value(m, "process_open_fds")
+        clients = faults.open_stalled_clients(self, self.proxy.listen_port, 20)
+        harness.wait_until(lambda: self.proxy.metrics("process_open_fds") >= fds + 20, 10,
+                           "open fds to rise with 20 clients")
+        for c in clients:
+            c.close()
+        harness.wait_until(lambda: self.proxy.metrics("process_open_fds") <= fds + 2, 10,
+                           "open fds to fall back when the clients leave")
+        self.assertGreaterEqual(self.proxy.metrics("process_cpu_seconds_total"), cpu)
+
+    def test_accept_failures_are_counted(self):
+        # The descriptor table fills after start (the session cap was sized for the old limit):
+        # accept() fails with EMFILE, the listener pauses, and the failure is counted.
+        pid = self.proxy.pid
+        soft = soft_open_files_limit(pid)
+        self.addCleanup(subprocess.run, ["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=False)
+        used = len(os.listdir(f"/proc/{pid}/fd"))
+        subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={used + 4}:"], check=True)
+        self.assertEqual(self.proxy.metrics("process_max_fds"), used + 4)
+        # More than the headroom, whatever probe connections were open when `used` was read.
+        # They send nothing: kha waits for a client's first bytes before it dials a backend,
+        # so each holds one descriptor and the next accept() is the call that fails.
+        clients = []
+        self.addCleanup(lambda: [c.close() for c in clients])
+        for _ in range(40):
+            clients.append(socket.create_connection(("127.0.0.1", self.proxy.listen_port), timeout=5))
+        harness.wait_until(lambda: "accept_failed" in self.proxy.process.stderr(), 10, "accept_failed logged")
+        subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=True)
+        self.assertGreaterEqual(self.proxy.metrics("kha_proxy_accept_failures_total"), 1)
+        for c in clients:
+            c.close()
+
+
+class MetricsListen(unittest.TestCase):
+    """admin.metrics_listen: a second listener for a scraper off the node, serving only
+    GET /metrics and /healthz; the admin actions stay on admin.listen."""
+
+    def setUp(self):
+        tmp = tempfile.mkdtemp(prefix="kha-metrics-listen-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.pki = harness.make_ca(tmp)
+        self.standins = harness.start_standins(2, pki=self.pki, owner=self)
+        self.port = harness.free_port()
+        self.config = faults.apiserver_config(self.standins, self.pki.ca).replace(
+            "  listen: 127.0.0.1:@ADMIN_PORT@\n", f"  listen: 127.0.0.1:@ADMIN_PORT@\n  metrics_listen: 127.0.0.1:{self.port}\n")
+        self.proxy = harness.start_kha_proxy(config_text=self.config, owner=self)
+        harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == 2, 15,
+                           "2 backends up")
+
+    def call(self, path, method="GET", **kw):
+        return web.request(f"http://127.0.0.1:{self.port}{path}", method=method, **kw)
+
+    def test_serves_metrics_and_healthz_only(self):
+        r = self.call("/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        for s in self.standins:
+            self.assertEqual(harness.metric_value(r.body, "kha_pool_backend_up", {"frontend": FE, "backend": s.name}), 1)
+        self.assertGreater(harness.metric_value(r.body, "process_open_fds"), 0)
+        self.assertEqual(self.call("/healthz").status, 200)
+        self.assertEqual(self.call("/metrics", method="HEAD").status, 200)
+        for path in ("/readyz", "/backends", "/reload", "/", "/metrics/x"):
+            self.assertEqual(self.call(path).status, 404, path)
+        # No admin action: POST /reload is not a route here (404), nothing is reloaded.
+        r = self.call("/reload", method="POST", headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 404, r.body)
+        self.assertEqual(self.call("/metrics", method="POST").status, 405)
+        self.assertEqual(self.proxy.metrics_sum("kha_daemon_reloads_total"), 0)
+        self.assertNotIn("reload", self.proxy.process.stderr())
+        # The full admin endpoint is unchanged beside it.
+        self.assertEqual(self.proxy.admin("/readyz").status, 200)
+
+    def test_reload_keeps_the_running_address(self):
+        moved = harness.free_port()
+        self.proxy.reload(self.config.replace(f"metrics_listen: 127.0.0.1:{self.port}",
+                                              f"metrics_listen: 127.0.0.1:{moved}"))
+        harness.wait_until(lambda: self.proxy.metrics("kha_daemon_reloads_total", {"result": "ok"}) == 1, 10,
+                           "the reload")
+        self.assertIn("reload_needs_restart key=admin.metrics_listen", self.proxy.process.stderr())
+        self.assertEqual(self.call("/metrics").status, 200)
+        self.assertFalse(harness.is_listening(moved))
 
 
 if __name__ == "__main__":

@@ -183,6 +183,9 @@ class ReloadTest(unittest.TestCase):
         wait_until(lambda: all(s.ended for s in on_a), 10, "sessions on a closed after drain_timeout")
         self.assertGreaterEqual(time.monotonic() - removed_at, 0.9, "sessions on a closed before drain_timeout")
         wait_until(lambda: self.backend_names() == {"b", "c"}, 10, "a leaves the backend set")
+        # ... and /metrics: no series of a is left to alert on.
+        self.assertNotIn('backend="a"', self.proxy.metrics_text())
+        self.assertEqual(self.proxy.metrics("kha_health_transitions_total", {"backend": "c", "to": "down"}), 0)
         before = load.result.identities["a"]
         time.sleep(0.5)  # a window in which no new session may reach a (the load keeps running)
         self.assertEqual(load.result.identities["a"], before, "new sessions still reach the removed backend")
@@ -203,7 +206,12 @@ class ReloadTest(unittest.TestCase):
         port = self.proxy.listen_port
         streams = [Stream(port) for _ in range(4)]
         load = ClientLoad(short_request(port), count=2000, duration=20, interval=0.01, workers=2).start()
-        failed_before = self.proxy.metrics("kha_daemon_reloads_total", {"result": "failed"}) or 0
+        # Exported at 0 from the start, so that increase() sees the first failure.
+        failed_before = self.proxy.metrics("kha_daemon_reloads_total", {"result": "failed"})
+        self.assertIsNotNone(failed_before)
+        self.assertEqual(self.proxy.metrics("kha_config_last_reload_successful"), 1)
+        applied_at = self.proxy.metrics("kha_config_last_reload_success_timestamp_seconds")
+        self.assertLess(abs(applied_at - time.time()), 120, "the start applied the config: a wall-clock time")
 
         # rise: 0 is invalid; the frontend would also lose b and gain c if it were taken.
         bad = config([self.a, self.c]).replace("rise: 1", "rise: 0")
@@ -218,6 +226,8 @@ class ReloadTest(unittest.TestCase):
                    10, "two failed reloads counted")
         wait_until(lambda: "reload_failed" in self.proxy.process.stderr(), 5, "reload_failed logged")
         self.assertIn("health.rise", self.proxy.process.stderr())
+        self.assertEqual(self.proxy.metrics("kha_config_last_reload_successful"), 0)
+        self.assertEqual(self.proxy.metrics("kha_config_last_reload_success_timestamp_seconds"), applied_at)
         self.assertEqual(self.backend_names(), {"a", "b"})
         self.assertEqual(self.up_backends(), {"a", "b"})
 
@@ -232,6 +242,8 @@ class ReloadTest(unittest.TestCase):
         r = self.kha_reload()
         self.assertEqual(r.returncode, 0, r.stderr)
         wait_until(lambda: self.up_backends() == {"a", "c"}, 10, "a and c after the good reload")
+        self.assertEqual(self.proxy.metrics("kha_config_last_reload_successful"), 1)
+        self.assertGreater(self.proxy.metrics("kha_config_last_reload_success_timestamp_seconds"), applied_at)
 
     def test_listen_addresses_added_and_removed(self):
         extra = free_port()
@@ -301,7 +313,7 @@ class ListenerMoveTest(unittest.TestCase):
         self.assertIn(f"api-a: listeners -127.0.0.1:{x}", applied[0])
         self.assertIn(f"api-b: listeners +127.0.0.1:{x}", applied[0])
         self.assertNotIn("reload_partial", log)
-        self.assertIsNone(proxy.metrics("kha_daemon_reloads_total", {"result": "failed"}))
+        self.assertEqual(proxy.metrics("kha_daemon_reloads_total", {"result": "failed"}), 0)
 
         # Every new connection to X reaches api-b's backend (once each worker has run the
         # change it was posted); Y and Z keep their frontends.

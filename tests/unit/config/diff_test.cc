@@ -137,11 +137,12 @@ TEST(Diff, TopLevelSettings) {
   Config b = base();
   b.workers = 4;
   b.admin.listen = "";
+  b.admin.metrics_listen = "0.0.0.0:9101";
   b.drain_timeout = Millis(1000);
   const auto d = diff(base(), b);
-  EXPECT_EQ(d.settings_changed, (Names{"workers", "drain_timeout", "admin.listen"}));
+  EXPECT_EQ(d.settings_changed, (Names{"workers", "drain_timeout", "admin.listen", "admin.metrics_listen"}));
   EXPECT_TRUE(d.frontends_changed.empty());
-  EXPECT_EQ(d.summary(), "settings workers drain_timeout admin.listen");
+  EXPECT_EQ(d.summary(), "settings workers drain_timeout admin.listen admin.metrics_listen");
 }
 
 TEST(Diff, EverythingAtOnce) {

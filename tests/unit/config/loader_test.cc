@@ -48,7 +48,7 @@ TEST(Loader, MinimalDocumentGetsSchemaDefaults) {
 TEST(Loader, ReadsEveryKey) {
   const std::string yaml =
       "log_format: json\nworkers: 2\nsplice: false\nshutdown_grace: 10s\ndrain_timeout: 1m\n"
-      "admin: {listen: \"\"}\n"
+      "admin: {listen: \"\", metrics_listen: \"0.0.0.0:9101\"}\n"
       "frontends:\n"
       "  - name: etcd\n"
       "    listen: [\"127.0.0.1:2379\", \"[::1]:2379\"]\n"
@@ -71,6 +71,7 @@ TEST(Loader, ReadsEveryKey) {
   EXPECT_EQ(c.shutdown_grace, std::chrono::seconds(10));
   EXPECT_EQ(c.drain_timeout, std::chrono::minutes(1));
   EXPECT_EQ(c.admin.listen, "");
+  EXPECT_EQ(c.admin.metrics_listen, "0.0.0.0:9101");
   const Frontend& f = c.frontends[0];
   EXPECT_EQ(f.listen, (Lines{"127.0.0.1:2379", "[::1]:2379"}));
   EXPECT_EQ(f.balance, Balance::LeastConn);

@@ -151,7 +151,14 @@ INSTANTIATE_TEST_SUITE_P(
         Rule{"AdminListenMalformed", doc("", "admin: {listen: \"8081\"}\n"),
              "c.yaml:6:17: admin.listen: expected host:port, e.g. 127.0.0.1:6443, got \"8081\""},
         Rule{"AdminListenTaken", doc("", "admin: {listen: \"127.0.0.1:6443\"}\n"),
-             "c.yaml:6:17: admin.listen: address 127.0.0.1:6443 is already used by frontends[0].listen[0]"}),
+             "c.yaml:6:17: admin.listen: address 127.0.0.1:6443 is already used by frontends[0].listen[0]"},
+        Rule{"MetricsListenNotAnIp", doc("", "admin: {metrics_listen: \"node1:9101\"}\n"),
+             "c.yaml:6:25: admin.metrics_listen: expected an IP address to listen on (names are not resolved), "
+             "got host \"node1\""},
+        Rule{"MetricsListenTakenByAdmin", doc("", "admin: {listen: \"127.0.0.1:8081\", metrics_listen: \"127.0.0.1:8081\"}\n"),
+             "c.yaml:6:51: admin.metrics_listen: address 127.0.0.1:8081 is already used by admin.listen"},
+        Rule{"MetricsListenOverlapsAdmin", doc("", "admin: {metrics_listen: \"0.0.0.0:8081\"}\n"),
+             "c.yaml:6:25: admin.metrics_listen: address 0.0.0.0:8081 overlaps 127.0.0.1:8081 of admin.listen"}),
     [](const auto& rule) { return std::string(rule.param.name); });
 
 TEST(Validate, DurationBoundsAreInclusive) {
