@@ -48,19 +48,29 @@ class Targets {
 
   void own(std::size_t index, const std::string& key) { owner_[key].push_back(index); }
 
-  void add(const std::string& component, const std::string& raw, const std::string& who) {
+  // from_host: the host whose component dials (null for cluster-wide values). A loopback
+  // name dialed on a host that serves the component itself (and runs no localhost LB there)
+  // reaches that host's own server; dialed elsewhere it goes through the localhost LB to any.
+  void add(const std::string& component, const std::string& raw, const std::string& who,
+           const HostPlan* from_host = nullptr) {
     if (raw.empty()) return;
     const std::string name = normalize(raw);
     std::vector<std::size_t> reach;
-    if (auto it = owner_.find(component + "/" + name); it != owner_.end() && !is_loopback(name)) reach = it->second;
-    else
+    if (is_loopback(name) && from_host && !from_host->localhost_lb_installed) {
+      for (std::size_t i = 0; i < out_->size(); ++i)
+        if ((*out_)[i].component == component && (*out_)[i].host == from_host->name) reach.push_back(i);
+    } else if (auto it = owner_.find(component + "/" + name); it != owner_.end() && !is_loopback(name)) {
+      reach = it->second;
+    }
+    if (reach.empty())
       for (std::size_t i = 0; i < out_->size(); ++i)
         if ((*out_)[i].component == component) reach.push_back(i);
     for (std::size_t i : reach) add_to((*out_)[i], name, who);
   }
 
-  void add_url(const std::string& component, const std::string& url, const std::string& who) {
-    if (auto hp = endpoint_of(url)) add(component, hp->host, who);
+  void add_url(const std::string& component, const std::string& url, const std::string& who,
+               const HostPlan* from_host = nullptr) {
+    if (auto hp = endpoint_of(url)) add(component, hp->host, who, from_host);
   }
 
  private:
@@ -117,7 +127,7 @@ std::vector<CertTarget> cert_targets(const Plan& plan) {
         {"admin_conf_server", &h.admin_conf_server},
         {"kubeadm_join_discovery_endpoint", &h.kubeadm_join_discovery_endpoint}};
     for (const auto& [field, value] : fields)
-      if (*value) t.add_url("apiserver", **value, h.name + " " + field);
+      if (*value) t.add_url("apiserver", **value, h.name + " " + field, &h);
   }
   t.add_url("apiserver", c.kube_apiserver_global_endpoint, "cluster kube_apiserver_global_endpoint");
   t.add_url("apiserver", c.kubeadm_control_plane_endpoint, "cluster kubeadm_control_plane_endpoint");
@@ -140,7 +150,8 @@ std::vector<CertTarget> cert_targets(const Plan& plan) {
     t.add_url("etcd", h.etcd_member->client_url, h.name + " etcd_client_url");
     t.add_url("etcd", h.etcd_member->peer_url, h.name + " etcd_peer_url");
     for (const auto& l : h.etcd_member->listen_client_urls)
-      if (auto hp = endpoint_of(l); hp && is_loopback(hp->host)) t.add("etcd", hp->host, h.name + " etcd listen " + l);
+      if (auto hp = endpoint_of(l); hp && is_loopback(hp->host))
+        t.add("etcd", hp->host, h.name + " etcd listen " + l, &h);
   }
   return out;
 }
@@ -186,8 +197,9 @@ std::string cert_checks_to_text(const std::vector<CertCheck>& checks) {
     out << "MISSING " << c.missing.size() << " of " << c.target.names.size() << " dialed names (certificate "
         << c.subject << ")\n";
     for (const auto& m : c.missing) {
-      out << "  " << m.name << "  dialed by " << m.dialed_by.front();
-      if (m.dialed_by.size() > 1) out << " and " << m.dialed_by.size() - 1 << " more";
+      out << "  " << m.name << "  dialed by ";
+      for (std::size_t i = 0; i < m.dialed_by.size() && i < 3; ++i) out << (i ? ", " : "") << m.dialed_by[i];
+      if (m.dialed_by.size() > 3) out << " and " << m.dialed_by.size() - 3 << " more";
       out << "\n";
     }
   }

@@ -65,6 +65,10 @@ TEST(CertTargets, LocalhostLb) {
   EXPECT_NE(std::find(up->dialed_by.begin(), up->dialed_by.end(), "localhost LB upstream 10.0.0.3:6443"),
             up->dialed_by.end());
   EXPECT_EQ(names(targets[4]), (std::vector<std::string>{"10.0.0.2", "127.0.0.1"}));  // etcd cp2
+  // A loopback name dialed on a server's own host reaches that server only.
+  EXPECT_EQ(find(targets[4], "127.0.0.1")->dialed_by,
+            (std::vector<std::string>{"cp2 etcd listen https://127.0.0.1:2379"}));
+  for (const auto& who : find(targets[1], "127.0.0.1")->dialed_by) EXPECT_NE(who.rfind("cp1 ", 0), 0u) << who;
 }
 
 // External LB with a name and an address, IPv6 on: the name and the address on every
