@@ -58,6 +58,9 @@ TEST(SansOrder, DualStackWithoutFactsKeepsOnlyTheInventoryScalars) {
   EXPECT_EQ(p->cluster().apiserver_sans,
             cat(kBase, {"192.168.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1", "cp1"}));
   EXPECT_TRUE(p->plan().explanations.count("cluster/apiserver_sans"));
+  // The IPv6 addresses are then in no SAN, and the plan says so (before, main_access_ips put
+  // them in and the warning could never fire).
+  EXPECT_EQ(p->severity("san-missing-ipv6"), "warning");
 }
 
 TEST(SansOrder, Ipv6OnlyUsesTheIpv6Scalars) {
