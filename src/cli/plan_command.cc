@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/plan_check_certs.h"
 #include "common/json_text.h"
 #include "planner/loader.h"
 #include "planner/output.h"
@@ -23,6 +24,7 @@ struct PlanOptions {
   std::string host, field;  // explain
   std::string out_dir;      // render
   bool force = false;       // render
+  std::string timeout = "3s";  // check-certs
 };
 
 void add_common(CLI::App* cmd, PlanOptions* o) {
@@ -85,7 +87,8 @@ void add_plan_command(CLI::App& root, int* exit_code) {
   add_common(cmd, opts.get());
   cmd->add_option("-o,--output", opts->output, "table (default), json or yaml")->check(CLI::IsMember({"table", "json", "yaml"}));
   cmd->footer("Exit codes: 0 ok (warnings allowed), 2 bad input or a setting Kubespray rejects.\n"
-              "Subcommands: kha plan explain -i PATH HOST FIELD; kha plan render -i PATH --out DIR [--force]");
+              "Subcommands: kha plan explain -i PATH HOST FIELD; kha plan render -i PATH --out DIR [--force];\n"
+              "kha plan check-certs -i PATH [-o json] [--timeout 3s]");
 
   auto* explain_cmd = cmd->add_subcommand("explain", "Show the rule and the variables (with their files) behind one value");
   add_common(explain_cmd, opts.get());
@@ -97,7 +100,16 @@ void add_plan_command(CLI::App& root, int* exit_code) {
   render_cmd->add_option("--out", opts->out_dir, "output directory")->required();
   render_cmd->add_flag("--force", opts->force, "replace existing files that differ");
 
-  cmd->callback([cmd, explain_cmd, render_cmd, opts, exit_code] {
+  auto* certs_cmd = cmd->add_subcommand(
+      "check-certs", "Connect to every apiserver and etcd member the plan names, read its serving certificate and "
+                     "report each name or address some node or component dials that its SANs do not cover");
+  add_common(certs_cmd, opts.get());
+  certs_cmd->add_option("-o,--output", opts->output, "table (default) or json")->check(CLI::IsMember({"table", "json"}));
+  certs_cmd->add_option("--timeout", opts->timeout, "connect and handshake timeout per endpoint")->capture_default_str();
+  certs_cmd->footer("Exit codes: 0 every certificate covers every dialed name, 1 a name is missing or an endpoint "
+                    "is unreachable, 2 bad input.");
+
+  cmd->callback([cmd, explain_cmd, render_cmd, certs_cmd, opts, exit_code] {
     std::unique_ptr<planner::Inventory> inv;
     auto plan = build(*opts, &inv);
     if (!plan) {
@@ -113,6 +125,11 @@ void add_plan_command(CLI::App& root, int* exit_code) {
       }
       std::cout << text.value();
       *exit_code = 0;
+      return;
+    }
+    if (certs_cmd->parsed()) {
+      if (plan->has_errors()) print_error_findings(*plan);
+      *exit_code = run_plan_check_certs(*plan, opts->output, opts->timeout);
       return;
     }
     if (render_cmd->parsed()) {

@@ -19,6 +19,14 @@ bool is_ipv6_literal(std::string_view host) {
   return inet_pton(AF_INET6, std::string(host).c_str(), &a) == 1;
 }
 
+std::optional<std::string> canonical_ip(std::string_view host) {
+  const std::string text(host);
+  char out[INET6_ADDRSTRLEN] = {};
+  if (in_addr a{}; inet_pton(AF_INET, text.c_str(), &a) == 1 && inet_ntop(AF_INET, &a, out, sizeof out)) return out;
+  if (in6_addr a{}; inet_pton(AF_INET6, text.c_str(), &a) == 1 && inet_ntop(AF_INET6, &a, out, sizeof out)) return out;
+  return std::nullopt;
+}
+
 std::string wrap_ipv6(std::string_view host) {
   if (is_ipv6_literal(host)) return "[" + std::string(host) + "]";
   return std::string(host);

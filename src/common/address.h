@@ -26,4 +26,8 @@ std::string wrap_ipv6(std::string_view host);
 bool is_ipv4_literal(std::string_view host);
 bool is_ipv6_literal(std::string_view host);
 
+// The canonical text of an IP literal ("fd00:0::1" -> "fd00::1"), so that two spellings of one
+// address compare equal; nullopt when `host` is no IP literal.
+std::optional<std::string> canonical_ip(std::string_view host);
+
 }  // namespace kha

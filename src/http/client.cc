@@ -59,6 +59,25 @@ void Client::abort() {
   s.close(ec);
 }
 
+asio::awaitable<std::vector<tcp::endpoint>> resolve(HostPort where, std::string* error) {
+  std::vector<tcp::endpoint> endpoints;
+  asio::error_code ec;
+  const auto literal = asio::ip::make_address(where.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, where.port);
+    co_return endpoints;
+  }
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, results] = co_await resolver.async_resolve(where.host, std::to_string(where.port), use_tuple);
+  if (rec) {
+    *error = "cannot resolve " + where.host + ": " + rec.message();
+    co_return endpoints;
+  }
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  if (endpoints.empty()) *error = "cannot resolve " + where.host + ": no addresses";
+  co_return endpoints;
+}
+
 asio::awaitable<std::optional<Error>> Client::connect(const tcp::endpoint& endpoint) {
   stage_ = Stage::Connect;
   auto [ec] = co_await socket().async_connect(endpoint, use_tuple);

@@ -12,11 +12,13 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ssl.hpp>
 
+#include "common/address.h"
 #include "http/response.h"
 
 namespace kha::http {
@@ -52,6 +54,10 @@ struct ClientOptions {
 // Called with each piece of decoded body as it arrives; false stops reading (the
 // connection is then not reusable).
 using BodySink = std::function<bool(std::string_view piece)>;
+
+// The endpoints of `where`: an IP literal without a resolver (and no resolver thread), a
+// name through DNS. Empty with *error set ("cannot resolve NAME: ...") when there are none.
+asio::awaitable<std::vector<asio::ip::tcp::endpoint>> resolve(HostPort where, std::string* error);
 
 class Client {
  public:

@@ -17,25 +17,8 @@ using asio::ip::tcp;
 
 asio::awaitable<void> run(HostPort where, const std::string& target, const FetchOptions& options, FetchResult* out) {
   auto executor = co_await asio::this_coro::executor;
-  std::vector<tcp::endpoint> endpoints;
-  asio::error_code ec;
-  const auto literal = asio::ip::make_address(where.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(literal, where.port);  // no resolver (and no resolver thread) for an IP
-  } else {
-    tcp::resolver resolver(executor);
-    auto [rec, results] = co_await resolver.async_resolve(where.host, std::to_string(where.port),
-                                                          asio::experimental::as_tuple(asio::use_awaitable));
-    if (rec) {
-      out->error = "cannot resolve " + where.host + ": " + rec.message();
-      co_return;
-    }
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-    if (endpoints.empty()) {
-      out->error = "cannot resolve " + where.host + ": no addresses";
-      co_return;
-    }
-  }
+  auto endpoints = co_await resolve(where, &out->error);
+  if (endpoints.empty()) co_return;
   Client client(executor, ClientOptions{.timeout = options.timeout});
   auto work = [&]() -> asio::awaitable<std::optional<Error>> {
     std::optional<Error> error;

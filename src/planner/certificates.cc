@@ -59,33 +59,67 @@ void compute_certificates(PlanContext& ctx) {
   if (f.name) add_unique(&sans, &seen, *f.name);
   if (f.address) add_unique(&sans, &seen, *f.address);
   for (const auto& extra : ctx.str_list(s, "supplementary_addresses_in_ssl_keys")) add_unique(&sans, &seen, extra);
+  // Then each source over all control planes in turn (not host by host), as Kubespray's
+  // `groups['kube_control_plane'] | map('extract', ...)` list items: main_access_ip and main_ip
+  // are the scalars (IPv4 in dual stack; the IPv6 addresses come only from the default-IPv6
+  // fact), then the default-route facts, hostnames, FQDNs.
   bool facts_missing = false;
-  for (const auto& cp : ctx.cps) {
-    for (const auto& a : ctx.addr[cp].main_access_ips) add_unique(&sans, &seen, a);
-    ctx.uses_address_of(cp, true);
-  }
-  for (const auto& cp : ctx.cps)
-    for (const auto& a : ctx.addr[cp].main_ips) add_unique(&sans, &seen, a);
-  for (const char* fact : {"ansible_default_ipv4", "ansible_default_ipv6"})
-    for (const auto& cp : ctx.cps) {
+  const auto each_cp = [&](const auto& value_of) {
+    for (const auto& cp : ctx.cps)
+      if (auto v = value_of(cp)) add_unique(&sans, &seen, *v);
+  };
+  const auto fact_of = [&](const char* fact, bool required) {
+    return [&ctx, &facts_missing, fact, required](const std::string& cp) {
       auto a = fact_address(ctx.scope(cp), fact);
-      if (a) add_unique(&sans, &seen, *a);
-      else if (std::string(fact) == "ansible_default_ipv4") facts_missing = true;
-    }
-  for (const char* fact : {"ansible_hostname", "ansible_fqdn"})
-    for (const auto& cp : ctx.cps) {
+      if (!a && required) facts_missing = true;
+      return a;
+    };
+  };
+  const auto name_of = [&](const char* fact) {
+    return [&ctx, &facts_missing, fact](const std::string& cp) {
       auto n = ctx.opt_str(ctx.scope(cp), fact);
-      if (n) add_unique(&sans, &seen, *n);
-      else facts_missing = true;
-    }
-  add_unique(&sans, &seen, ctx.str(s, "kube_override_hostname", first));
-  if (auto vip = ctx.opt_str(s, "kube_vip_address")) add_unique(&sans, &seen, *vip);
+      if (!n) facts_missing = true;
+      return n;
+    };
+  };
+  each_cp([&](const std::string& cp) {
+    ctx.uses_address_of(cp, true);
+    return std::optional<std::string>(ctx.addr[cp].main_access_ip);
+  });
+  each_cp([&](const std::string& cp) {
+    ctx.uses_address_of(cp, false);
+    return std::optional<std::string>(ctx.addr[cp].main_ip);
+  });
+  const std::string override_name = ctx.str(s, "kube_override_hostname", first);
+  if (ctx.legacy()) {
+    // 2.28 extracted ['ansible_default_ipv6', 'ansible_default_ipv4', 'address'], a path that
+    // never exists: no default-route address was added; kube_override_hostname came before
+    // the hostnames.
+    add_unique(&sans, &seen, override_name);
+    each_cp(name_of("ansible_hostname"));
+    each_cp(name_of("ansible_fqdn"));
+  } else {
+    each_cp(fact_of("ansible_default_ipv4", true));
+    each_cp(fact_of("ansible_default_ipv6", false));
+    each_cp(name_of("ansible_hostname"));
+    each_cp(name_of("ansible_fqdn"));
+    add_unique(&sans, &seen, override_name);
+  }
+  if (auto vip = ctx.opt_str(s, "kube_vip_address")) {
+    add_unique(&sans, &seen, *vip);
+    if (ctx.boolean(s, "kube_vip_enabled", false) && !vip->empty()) c.kube_vip_address = *vip;
+  }
   c.apiserver_sans = sans;
   ctx.end("control-plane/tasks/kubeadm-setup.yml:26-50 on the first control plane: kubernetes names, kube_apiserver_ip, "
           "localhost, 127.0.0.1, ::1" + std::string(ctx.legacy() ? ", (2.28) every control plane's inventory name" : "") +
           ", apiserver_loadbalancer_domain_name, loadbalancer_apiserver.address, supplementary_addresses_in_ssl_keys, then "
-          "over all control planes main_access_ips, main_ips, default IPv4/IPv6 facts, ansible_hostname, ansible_fqdn; "
-          "then kube_override_hostname and kube_vip_address; empties dropped, duplicates removed");
+          "each source over all control planes in turn: main_access_ip, main_ip" +
+          std::string(ctx.legacy() ? ", kube_override_hostname, ansible_hostname, ansible_fqdn (2.28: no default-route "
+                                     "address, its fact path never existed)"
+                                   : ", ansible_default_ipv4.address, ansible_default_ipv6.address, ansible_hostname, "
+                                     "ansible_fqdn, then kube_override_hostname") +
+          "; then kube_vip_address; flattened, empties dropped, duplicates removed keeping the first (no sorting). In "
+          "dual stack main_access_ip/main_ip are the IPv4 ones: ip6/access_ip6 only via the default-IPv6 fact");
   if (facts_missing) ctx.assumed["cluster"].insert("apiserver_sans");
 
   // Per control plane: what kubeadm writes (node name, kubernetes names, service IP, advertise

@@ -84,6 +84,7 @@ struct ClusterPlan {
   std::string kube_apiserver_global_endpoint, kubeadm_control_plane_endpoint, kube_proxy_kubeconfig_server,
       admin_kubeconfig_artifact_server;
   std::vector<std::string> apiserver_sans;
+  std::optional<std::string> kube_vip_address;  // set when kube_vip_enabled: clients dial it (check-certs)
   LocalhostLb localhost_lb;
   EtcdPlan etcd;
   // Inputs the renderer needs.

@@ -25,6 +25,10 @@ def _openssl(*args, cwd):
         raise RuntimeError(f"openssl {' '.join(args)} failed: {r.stderr.strip()}")
 
 
+def _san_entries(names):
+    return [("IP:" if (":" in n or n.replace(".", "").isdigit()) else "DNS:") + n for n in names]
+
+
 def _leaf(d, name, cn, usage, sans, days):
     ext = d / f"{name}.ext"
     lines = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment",
@@ -47,7 +51,14 @@ def make_ca(directory, days=2, server_names=("127.0.0.1", "::1", "localhost"), c
              "-subj", "/CN=kha test CA", "-days", str(days), "-sha256", "-keyout", "ca.key", "-out", "ca.crt",
              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
              cwd=d)
-    sans = [("IP:" if (":" in n or n.replace(".", "").isdigit()) else "DNS:") + n for n in server_names]
-    _leaf(d, "server", "kha-test-server", "serverAuth", sans, days)
+    _leaf(d, "server", "kha-test-server", "serverAuth", _san_entries(server_names), days)
     _leaf(d, "client", client_cn, "clientAuth", [], days)
     return Pki(d)
+
+
+def issue_server(pki, name, names, days=2):
+    """Issues another server certificate from pki's CA for `names` (IP literals or DNS names,
+    as make_ca's server_names), written as NAME.crt and NAME.key in pki.dir; returns
+    (cert path, key path). An empty `names` gives a certificate without SANs."""
+    _leaf(Path(pki.dir), name, f"kha-test-{name}", "serverAuth", _san_entries(names), days)
+    return str(Path(pki.dir) / f"{name}.crt"), str(Path(pki.dir) / f"{name}.key")
