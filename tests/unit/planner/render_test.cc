@@ -36,7 +36,7 @@ TEST(Render, HardenedStaticPod) {
   const auto files = render(p->plan());
   const RenderedFile* pod = file(files, "hosts/w1/etc/kubernetes/manifests/kha-proxy.yml");
   ASSERT_NE(pod, nullptr);
-  for (const char* want : {"command: [\"/usr/bin/kha\", \"proxy\", \"--config\", \"/etc/kha/kha.yaml\"]",
+  for (const char* want : {"command: [\"/usr/bin/kha\", \"proxy\", \"--config\", \"/etc/kha/kha.yaml\", \"--bind-retry\", \"10m\"]",
                            "terminationGracePeriodSeconds: 45\n", "runAsNonRoot: true\n", "type: Directory\n",
                            "path: /healthz\n          port: 8090\n", "path: /readyz\n          port: 8090\n",
                            "image: kha:" KHA_VERSION "\n"})
