@@ -139,6 +139,21 @@ class Role(unittest.TestCase):
         self.assert_refused("facts", "loadbalancer_apiserver_type: kha\n", "main_access_ip is unknown for cp2:",
                             ini=INI.replace("cp2 ip=10.0.0.2", "cp2"))
 
+    def test_switch_refused_while_nginx_holds_the_admin_port(self):
+        # nginx-proxy serves /healthz on *:loadbalancer_apiserver_healthcheck_port, kha's admin port.
+        inv = self.inventory("switch", "loadbalancer_apiserver_type: kha\nloadbalancer_apiserver_healthcheck_port: 8081\n")
+        root = self.dir / "switch-role"
+        for host in ("w1", "w2"):
+            manifests = root / "hosts" / host / "etc/kubernetes/manifests"
+            manifests.mkdir(parents=True)
+            (manifests / "nginx-proxy.yml").write_text("# Kubespray's\n")
+        r = self.play(inv, root, "-e", "kha_lb_wait=true")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("nginx-proxy.yml still runs on w1 and serves its health check on every interface at "
+                      "loadbalancer_apiserver_healthcheck_port (8081)", " ".join(r.stdout.split()))
+        self.assertEqual(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()),
+                         [f"hosts/{h}/etc/kubernetes/manifests/nginx-proxy.yml" for h in ("w1", "w2")])
+
     def test_ansible_lint_clean(self):
         r = subprocess.run(["ansible-lint", "--offline", "-p", "kha.yml", "roles/kha_proxy"], cwd=PLAY.parent,
                            capture_output=True, text=True, timeout=300, env=self.env)
