@@ -5,6 +5,7 @@ its asserts fire with messages naming the variable, a control plane whose apiser
 0.0.0.0 fails alone (even in serial batches of one), and ansible-lint finds nothing."""
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -141,7 +142,12 @@ class Role(unittest.TestCase):
 
     def test_switch_refused_while_nginx_holds_the_admin_port(self):
         # nginx-proxy serves /healthz on *:loadbalancer_apiserver_healthcheck_port, kha's admin port.
-        inv = self.inventory("switch", "loadbalancer_apiserver_type: kha\nloadbalancer_apiserver_healthcheck_port: 8081\n")
+        port = harness.free_port()
+        held = socket.socket()
+        held.bind(("0.0.0.0", port))
+        held.listen(4)
+        self.addCleanup(held.close)
+        inv = self.inventory("switch", f"loadbalancer_apiserver_type: kha\nloadbalancer_apiserver_healthcheck_port: {port}\n")
         root = self.dir / "switch-role"
         for host in ("w1", "w2"):
             manifests = root / "hosts" / host / "etc/kubernetes/manifests"
@@ -149,8 +155,9 @@ class Role(unittest.TestCase):
             (manifests / "nginx-proxy.yml").write_text("# Kubespray's\n")
         r = self.play(inv, root, "-e", "kha_lb_wait=true")
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("nginx-proxy.yml still runs on w1 and serves its health check on every interface at "
-                      "loadbalancer_apiserver_healthcheck_port (8081)", " ".join(r.stdout.split()))
+        self.assertIn(f"nginx-proxy.yml still runs on w1 and something (its health check, on every interface) holds "
+                      f"127.0.0.1:{port}, kha's admin port (loadbalancer_apiserver_healthcheck_port)",
+                      " ".join(r.stdout.split()))
         self.assertEqual(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()),
                          [f"hosts/{h}/etc/kubernetes/manifests/nginx-proxy.yml" for h in ("w1", "w2")])
 
