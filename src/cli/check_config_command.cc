@@ -23,7 +23,7 @@ void add_check_config_command(CLI::App& root, int* exit_code) {
       "On success one summary line is printed on stdout.\n"
       "Exit codes: 0 valid, 2 invalid or unreadable.");
   auto file = std::make_shared<std::string>();
-  cmd->add_option("FILE", *file, "Config file to check, e.g. /etc/kha/proxy.yaml")->required();
+  cmd->add_option("FILE", *file, "Config file to check, e.g. /etc/kha/kha.yaml")->required();
   cmd->callback([exit_code, file] {
     const auto result = config::load_config_file(*file);
     if (!result) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/duration.h"
 #include "common/log.h"
 #include "config/loader.h"
 #include "config/schema.h"
@@ -26,6 +27,7 @@ struct ProxyFlags {
   bool no_splice = false;
   std::string takeover_socket;  // serve takeovers here (and, with takeover, take over from it)
   bool takeover = false;
+  std::string bind_retry;  // a duration, "" = off
 };
 
 constexpr const char* kProxyHelp = R"(Forward TCP from local listeners to every healthy backend.
@@ -42,6 +44,12 @@ reconnect at once.
 
 Signals: SIGTERM/SIGINT stop accepting, drain sessions up to shutdown_grace (30s),
 then close the rest and exit 0. SIGHUP (or `kha reload`) reloads the config file.
+
+Replacing another proxy (Kubespray's nginx-proxy or haproxy static pod): with
+--bind-retry DURATION a listen address that is in use at start is tried again every
+5 ms for up to DURATION while the admin endpoint already answers; kha takes the port
+the moment the old proxy lets it go (log: bind_waiting, bind_taken, or bind_gave_up
+and exit 1). Without it an address in use fails the start.
 
 Binary upgrade: run with --takeover-socket PATH; start the new binary with the same
 flags plus --takeover. It receives the listening sockets from the old process, serves
@@ -114,6 +122,14 @@ int run_proxy(const ProxyFlags& flags) {
     return 2;
   }
   daemon::ProxyServer server(std::move(config));
+  if (!flags.bind_retry.empty()) {
+    const auto retry = parse_duration(flags.bind_retry);
+    if (!retry) {
+      std::cerr << "kha proxy: --bind-retry: expected a duration such as 60s or 500ms, got '" << flags.bind_retry << "'\n";
+      return 2;
+    }
+    server.set_bind_retry(*retry);
+  }
   daemon::TakeoverClient takeover;
   if (flags.takeover) {
     if (auto error = takeover.receive(flags.takeover_socket, std::chrono::seconds(10)); !error.empty()) {
@@ -165,6 +181,8 @@ void add_proxy_command(CLI::App& root, int* exit_code) {
                   "Unix socket through which a new kha process takes over the listeners");
   cmd->add_flag("--takeover", flags->takeover,
                 "Take over the listeners of the kha process serving --takeover-socket, then replace it");
+  cmd->add_option("--bind-retry", flags->bind_retry,
+                  "At start, retry a listen address in use (another proxy's) for up to this duration, e.g. 60s");
   cmd->callback([flags, exit_code] { *exit_code = run_proxy(*flags); });
 }
 

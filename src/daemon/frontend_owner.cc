@@ -125,12 +125,23 @@ std::string FrontendOwner::apply(const config::Frontend& desired, std::string_vi
     }
     for (const auto& address : d.listeners_added) {
       bool adopted = false;
+      bool waiting = false;
       for (const auto& text : desired.listen)
         if (config::normalise_address(text) == address) {
-          note(bind(text, &adopted));
+          std::error_code failed;
+          std::string e = bind(text, &adopted, &failed);
+          // At start only: the old proxy still holds the port (--bind-retry); a reload reports it.
+          waiting = first && is_address_in_use(failed) && context_.bind_retry.count() > 0 &&
+                    listeners_[address].fds.empty();
+          if (waiting) {
+            listeners_.erase(address);
+            wait_to_bind(text);
+          } else {
+            note(std::move(e));
+          }
           break;
         }
-      change += " +" + address + (adopted ? "(adopted)" : "");
+      change += " +" + address + (adopted ? "(adopted)" : waiting ? "(waiting)" : "");
     }
     join(&rebuilt, "listeners");
     join(&detail, "listeners" + change);
@@ -219,7 +230,7 @@ void FrontendOwner::release_listeners(const std::vector<std::string>& keep) {
   for (const auto& address : going) unbind(address);
 }
 
-std::string FrontendOwner::bind(const std::string& text, bool* adopted) {
+std::string FrontendOwner::bind(const std::string& text, bool* adopted, std::error_code* failed) {
   std::string error;
   const auto endpoints = resolve_listen(context_.main, text, &error);
   if (endpoints.empty()) return "frontend " + name_ + ": listen " + error;
@@ -227,7 +238,10 @@ std::string FrontendOwner::bind(const std::string& text, bool* adopted) {
   l.text = text;
   for (const auto& e : endpoints) {
     const std::string where = endpoint_text(e);
-    auto fail = [&](std::error_code ec) { return "frontend " + name_ + ": cannot listen on " + where + ": " + ec.message(); };
+    auto fail = [&](std::error_code ec) {
+      if (failed) *failed = ec;
+      return "frontend " + name_ + ": cannot listen on " + where + ": " + ec.message();
+    };
     std::vector<int> fds;
     if (auto it = context_.parked.find(where); it != context_.parked.end()) {
       fds = std::move(it->second);  // the old process's sockets: the same accept queues, nothing refused

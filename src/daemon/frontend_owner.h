@@ -47,6 +47,11 @@ struct OwnerContext {
   // Metrics observers: (frontend, backend, ...).
   std::function<void(const std::string&, const std::string&, const health::Outcome&)> on_outcome;
   std::function<void(const std::string&, const std::string&, const health::Transition&)> on_transition;
+  // --bind-retry: at start, a listen address another process holds (the old proxy being
+  // replaced) is retried every few ms for this long; 0 = an address in use fails the start.
+  std::chrono::milliseconds bind_retry{0};
+  // Called on the main thread when a retried address was not freed in time.
+  std::function<void(const std::string&)> on_bind_gave_up;
 };
 
 class FrontendOwner : public std::enable_shared_from_this<FrontendOwner> {
@@ -94,7 +99,11 @@ class FrontendOwner : public std::enable_shared_from_this<FrontendOwner> {
   // The file's frontend with `set` as its backends (static names kept for static addresses).
   config::Frontend with_backends(const std::vector<HostPort>& set) const;
   // Binds `text` on every worker (adopting a parked socket when there is one: *adopted).
-  std::string bind(const std::string& text, bool* adopted);
+  // *failed: the socket error when binding failed.
+  std::string bind(const std::string& text, bool* adopted, std::error_code* failed = nullptr);
+  // --bind-retry (frontend_owner_bind.cc): binds `text` once its holder lets it go.
+  void wait_to_bind(const std::string& text);
+  static asio::awaitable<void> retry_bind(std::weak_ptr<FrontendOwner> weak, std::string text);
   void unbind(const std::string& address);
   // Returns what changed ("+c -a"), or "" when the set is the same.
   // `first`: the frontend's first apply (new backends serve until checked).

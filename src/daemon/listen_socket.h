@@ -2,6 +2,7 @@
 // check, and opening the one socket of an endpoint that every worker waits on.
 #pragma once
 
+#include <cerrno>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -26,5 +27,12 @@ std::error_code probe_exclusive(asio::io_context& io, const asio::ip::tcp::endpo
 // one per worker). SO_REUSEPORT all the same: the process that takes over on restart
 // binds the address while this one still serves it. Returns the fd, or -1 and *ec.
 int open_listener(const asio::ip::tcp::endpoint& e, std::error_code* ec);
+
+// EADDRINUSE from probe_exclusive (asio's own "asio.system" category, which does not
+// compare equal to std::errc) or open_listener (std::system_category).
+inline bool is_address_in_use(const std::error_code& ec) {
+  return (ec.category() == std::system_category() || ec.category() == asio::error::get_system_category()) &&
+         ec.value() == EADDRINUSE;
+}
 
 }  // namespace kha::daemon

@@ -67,6 +67,10 @@ std::string ProxyServer::start() {
   owner_context_.on_transition = [this](const std::string& f, const std::string& b, const health::Transition& t) {
     admin_.on_transition(f, b, t);
   };
+  owner_context_.on_bind_gave_up = [this](const std::string&) {
+    exit_code_ = 1;  // the kubelet (or systemd) restarts us; the error is logged
+    request_stop();
+  };
   // A takeover is the same apply as a start; the listeners adopt the old process's sockets.
   const char* cause = parked_.empty() ? "start" : "takeover";
   for (const auto& f : config_.frontends) {

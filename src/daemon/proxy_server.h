@@ -31,6 +31,9 @@ class ProxyServer {
   // Resolves and binds every listener. On failure returns a message naming the
   // address and the reason ("127.0.0.1:6443: address already in use").
   std::string start();
+  // Before start(): a listen address in use at start is retried for this long (kha proxy
+  // --bind-retry); when it stays taken, the server stops with exit code 1.
+  void set_bind_retry(std::chrono::milliseconds retry) { owner_context_.bind_retry = retry; }
   // Serves until SIGTERM/SIGINT (or request_stop()); returns the exit code.
   int run();
   void request_stop();
@@ -70,7 +73,8 @@ class ProxyServer {
   // Listening sockets waiting for an owner to adopt them (OwnerContext::parked).
   ListenerFds parked_;
   bool stopping_ = false;
-  OwnerContext owner_context_{main_, workers_, parked_, stopping_, [this] { return config_.drain_timeout; }, {}, {}};
+  OwnerContext owner_context_{main_, workers_, parked_, stopping_, [this] { return config_.drain_timeout; }, {}, {},
+                              std::chrono::milliseconds(0), {}};
   // One owner per frontend, by name: everything the control plane keeps for it.
   std::map<std::string, std::shared_ptr<FrontendOwner>> owners_;
   std::unique_ptr<TakeoverServer> takeover_;

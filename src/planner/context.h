@@ -93,5 +93,8 @@ void compute_findings(PlanContext& ctx);                          // findings.cc
 std::string url(const std::string& host, int port);  // https://wrap(host):port
 std::string replace_all(std::string text, const std::string& from, const std::string& to);
 std::string first_host_of_cidr(const std::string& cidr);  // "" when malformed
+// The loadbalancer_apiserver_type values that put a LB on the nodes: Kubespray's nginx and
+// haproxy, and kha (installed by deploy/ansible's kha_proxy role on the same hosts).
+bool is_localhost_lb_type(const std::string& type);
 
 }  // namespace kha::planner

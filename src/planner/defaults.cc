@@ -21,6 +21,8 @@ VarMap build(KubesprayVersion version) {
   set("ipv6_stack", "{{ enable_dual_stack_networks | default(false) }}");
   set("kube_override_hostname", "{{ inventory_hostname }}");
   set("loadbalancer_apiserver_type", "nginx");
+  set("kube_config_dir", "/etc/kubernetes");
+  set("kube_manifest_dir", "{{ kube_config_dir }}/manifests");
   set("loadbalancer_apiserver_keepalive_timeout", "5m");
   set("etcd_deployment_type", "host");
   set("etcd_cert_alt_names", Value::array({"etcd.kube-system.svc.{{ dns_domain }}", "etcd.kube-system.svc",

@@ -15,6 +15,11 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+// 0.0.0.0 or an IPv6 unspecified address other than Kubespray's "::" spelling.
+bool is_wildcard_address(const std::string& a) {
+  return a == "0.0.0.0" || (is_ipv6_literal(a) && a.find_first_not_of(":0") == std::string::npos);
+}
+
 }  // namespace
 
 LbView compute_lb_view(PlanContext& ctx, const std::string& host) {
@@ -212,15 +217,17 @@ void compute_endpoints(PlanContext& ctx) {
   ctx.uses_lb_view_of(first);
   for (const auto& h : ctx.k8s_cluster) {
     const LbView& v = ctx.lb[h];
-    if ((!contains(ctx.cps, h) || v.bind != "::") && v.localhost && (v.type == "nginx" || v.type == "haproxy"))
+    if ((!contains(ctx.cps, h) || v.bind != "::") && v.localhost && is_localhost_lb_type(v.type)) {
       l.installed_on.push_back(h);
+      if (contains(ctx.cps, h) && is_wildcard_address(v.bind) && v.nsp == v.sp) l.port_taken_on.push_back(h);
+    }
   }
   if (!l.installed_on.empty()) {
     l.listen.push_back("127.0.0.1:" + std::to_string(f.nsp));
     if (c.ipv6_stack) l.listen.push_back("[::1]:" + std::to_string(f.nsp));
     l.upstreams = c.control_plane_backends;
     for (const auto& cp : ctx.cps) ctx.uses_address_of(cp, true);
-    l.balance = f.type == "haproxy" ? "leastconn" : "least_conn";
+    l.balance = f.type == "nginx" ? "least_conn" : "leastconn";
     if (auto hp = ctx.scope(first).get("loadbalancer_apiserver_healthcheck_port"); hp && !hp->is_null())
     {
       c.healthcheck_port = ctx.port(ctx.scope(first), "loadbalancer_apiserver_healthcheck_port", 8081);
@@ -228,7 +235,8 @@ void compute_endpoints(PlanContext& ctx) {
     }
   }
   ctx.end("installed on hosts of k8s_cluster where (not a control plane or kube_apiserver_bind_address != '::') and "
-          "loadbalancer_apiserver_localhost and loadbalancer_apiserver_type is nginx or haproxy (node/tasks/main.yml:27-43); "
+          "loadbalancer_apiserver_localhost and loadbalancer_apiserver_type is nginx, haproxy or kha (node/tasks/main.yml:27-43, kha: "
+          "deploy/ansible); "
           "listens on 127.0.0.1:nsp (+ [::1]:nsp with ipv6_stack); upstreams every control plane's wrap(main_access_ip):sp");
 
   // Per-host component servers (spec 2.3; legacy: kubeadm-fix-apiserver.yml rewrote CP kubeconfigs).
@@ -249,10 +257,11 @@ void compute_endpoints(PlanContext& ctx) {
     hp.in_k8s_cluster = contains(ctx.k8s_cluster, h);
     hp.kube_apiserver_endpoint = ctx.endpoint[h];
     hp.localhost_lb_installed = contains(l.installed_on, h);
+    hp.kube_manifest_dir = ctx.str(ctx.scope(h), "kube_manifest_dir", "/etc/kubernetes/manifests");
     ctx.begin(h, "localhost_lb_installed");
     ctx.uses_lb_view_of(h);
     ctx.end("in k8s_cluster, and not a control plane or kube_apiserver_bind_address != '::', and "
-            "loadbalancer_apiserver_localhost, and loadbalancer_apiserver_type nginx or haproxy (node/tasks/main.yml:27-43)");
+            "loadbalancer_apiserver_localhost, and loadbalancer_apiserver_type nginx, haproxy or kha (node/tasks/main.yml:27-43)");
     const LbView& v = ctx.lb[h];
     if (hp.in_k8s_cluster) {
       ctx.begin(h, "kube_proxy_server");

@@ -109,10 +109,11 @@ void compute_findings(PlanContext& ctx) {
                 "loadbalancer_apiserver.port equals kube_apiserver_port (" + sp + ") while the apiserver binds all "
                 "interfaces ('" + f.bind + "'): an LB running on a control plane cannot bind the VIP on that port; use "
                 "another LB port (the document uses 8383) or set kube_apiserver_bind_address to one interface");
-  if (f.localhost && !f.defined && f.type != "nginx" && f.type != "haproxy")
+  if (f.localhost && !f.defined && !is_localhost_lb_type(f.type))
     ctx.finding("warning", "lb-type-unknown", "loadbalancer_apiserver_type",
-                "loadbalancer_apiserver_type '" + f.type + "' is neither nginx nor haproxy: Kubespray installs no local "
-                "LB while workers still point at https://localhost:" + nsp + "; use nginx or haproxy");
+                "loadbalancer_apiserver_type '" + f.type + "' is neither nginx, haproxy nor kha: Kubespray installs no "
+                "local LB while workers still point at https://localhost:" + nsp + "; use nginx or haproxy, or kha "
+                "with the kha_proxy role (deploy/ansible/kha.yml)");
   for (const char* v : {"kube_apiserver_insecure_bind_address", "kube_apiserver_insecure_port"})
     if (s.user_set(v))
       ctx.finding("warning", "insecure-port-obsolete", v,

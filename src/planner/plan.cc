@@ -24,6 +24,8 @@ const HostPlan* Plan::find_host(const std::string& name) const {
 
 std::string url(const std::string& host, int port) { return "https://" + wrap_ipv6(host) + ":" + std::to_string(port); }
 
+bool is_localhost_lb_type(const std::string& type) { return type == "nginx" || type == "haproxy" || type == "kha"; }
+
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;
   for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))

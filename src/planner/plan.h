@@ -60,11 +60,15 @@ struct HostPlan {
   // Inputs the renderer needs.
   bool is_control_plane = false, in_k8s_cluster = false;
   std::string main_access_ip6;  // "" unless known
+  std::string kube_manifest_dir;  // where the kubelet reads static pods
 };
 
 struct LocalhostLb {
-  std::string type;  // nginx | haproxy | <the unknown value>
+  std::string type;  // nginx | haproxy | kha | <the unknown value>
   std::vector<std::string> installed_on, listen, upstreams;
+  // Hosts of installed_on whose apiserver binds all interfaces on the LB's port: no LB can bind
+  // 127.0.0.1 there (Kubespray installs one anyway); kha's render and role refuse them.
+  std::vector<std::string> port_taken_on;
   std::string balance;
   std::optional<std::string> healthz_endpoint;
 };

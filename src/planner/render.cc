@@ -1,11 +1,15 @@
 // render(): a plan's kha configs, static pod manifests, HAProxy equivalent and /etc/hosts lines. Pure.
 #include "planner/render.h"
 
+#include <algorithm>
+
 #include "common/address.h"
 
 namespace kha::planner {
 
 namespace {
+
+constexpr const char* kDefaultImage = "kha:" KHA_VERSION;  // the kha_proxy role's kha_image default
 
 std::string q(const std::string& s) { return "\"" + s + "\""; }
 
@@ -37,23 +41,38 @@ std::string kha_config(const std::string& head, const std::string& admin, const 
   return out;
 }
 
-std::string manifest(const std::string& host, int admin_port) {
+// The static pod of deploy/kha-proxy.static-pod.yaml: the same text for every node (a config
+// change is a reload, not a new pod), so the file on disk only changes with the image or port.
+std::string manifest(const std::string& image, int admin_port) {
   const std::string port = std::to_string(admin_port);
-  return "# kha proxy as the node-local apiserver LB of " + host +
-         " (replaces Kubespray's nginx-proxy/haproxy static pod).\n"
-         "# Install: /etc/kubernetes/manifests/kha-proxy.yaml; its config: /etc/kha/proxy.yaml.\n"
-         "# A config change does not need a new pod: kha reloads the file on SIGHUP without dropping sessions.\n"
+  return "# kha proxy as a Kubernetes static pod: the node-local load balancer for the API\n"
+         "# server, in place of Kubespray's nginx-proxy / haproxy static pod. Its config is\n"
+         "# /etc/kha/kha.yaml. Written by `kha plan render` and the kha_proxy Ansible role\n"
+         "# (deploy/ansible) as <kube_manifest_dir>/kha-proxy.yml; see docs/kubespray.md.\n"
+         "# A config change needs no new pod: POST /reload on the admin port (`kha reload`)\n"
+         "# applies it without dropping sessions. An image change is a new manifest.\n"
          "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kha-proxy\n  namespace: kube-system\n  labels:\n"
          "    addonmanager.kubernetes.io/mode: Reconcile\n    k8s-app: kube-kha-proxy\nspec:\n  hostNetwork: true\n"
          "  dnsPolicy: ClusterFirstWithHostNet\n  nodeSelector:\n    kubernetes.io/os: linux\n"
-         "  priorityClassName: system-node-critical\n  containers:\n  - name: kha-proxy\n"
-         "    image: kha:" KHA_VERSION "\n    imagePullPolicy: IfNotPresent\n"
-         "    command: [\"kha\", \"proxy\", \"--config\", \"/etc/kha/proxy.yaml\"]\n"
-         "    resources:\n      requests:\n        cpu: 25m\n        memory: 32M\n"
-         "    livenessProbe:\n      httpGet:\n        host: 127.0.0.1\n        path: /healthz\n        port: " + port + "\n"
-         "    readinessProbe:\n      httpGet:\n        host: 127.0.0.1\n        path: /readyz\n        port: " + port + "\n"
-         "    volumeMounts:\n    - mountPath: /etc/kha\n      name: etc-kha\n      readOnly: true\n"
-         "  volumes:\n  - name: etc-kha\n    hostPath:\n      path: /etc/kha\n";
+         "  priorityClassName: system-node-critical\n"
+         "  # Sessions drain for shutdown_grace (30s) on SIGTERM; leave margin.\n"
+         "  terminationGracePeriodSeconds: 45\n"
+         "  securityContext:\n    runAsNonRoot: true\n    runAsUser: 65532\n    runAsGroup: 65532\n"
+         "    seccompProfile:\n      type: RuntimeDefault\n"
+         "  containers:\n    - name: kha-proxy\n      image: " + image + "\n      imagePullPolicy: IfNotPresent\n"
+         "      # --bind-retry: started beside the old nginx-proxy/haproxy, kha takes 127.0.0.1:6443 the\n"
+         "      # moment that pod is gone (the kha_proxy role removes its manifest once kha is up).\n"
+         "      command: [\"/usr/bin/kha\", \"proxy\", \"--config\", \"/etc/kha/kha.yaml\", \"--bind-retry\", \"10m\"]\n"
+         "      resources:\n        # No larger than Kubespray's nginx proxy; no limits.\n"
+         "        requests:\n          cpu: 25m\n          memory: 32M\n"
+         "      securityContext:\n        allowPrivilegeEscalation: false\n        readOnlyRootFilesystem: true\n"
+         "        capabilities:\n          drop: [\"ALL\"]\n"
+         "      # The admin endpoint listens on 127.0.0.1 only; with hostNetwork the kubelet reaches it.\n"
+         "      livenessProbe:\n        httpGet:\n          host: 127.0.0.1\n          path: /healthz\n          port: " + port + "\n"
+         "      # /readyz is 200 only while every frontend has a healthy backend.\n"
+         "      readinessProbe:\n        httpGet:\n          host: 127.0.0.1\n          path: /readyz\n          port: " + port + "\n"
+         "      volumeMounts:\n        - name: etc-kha\n          mountPath: /etc/kha\n          readOnly: true\n"
+         "  volumes:\n    - name: etc-kha\n      hostPath:\n        path: /etc/kha\n        type: Directory\n";
 }
 
 std::string wildcard(const std::optional<std::string>& address, int port) {
@@ -70,17 +89,24 @@ std::vector<RenderedFile> render(const Plan& plan) {
     cps.emplace_back(c.control_plane_names[i], c.control_plane_backends[i]);
   // The admin endpoint (/healthz, /readyz) takes the place of Kubespray's healthz port, on loopback only.
   const int admin_port = c.healthcheck_port && c.healthcheck_port != c.lb_port ? c.healthcheck_port : (c.lb_port == 8081 ? 8082 : 8081);
+  const std::string admin = "127.0.0.1:" + std::to_string(admin_port);
   for (const auto& h : plan.hosts) {
     const std::string dir = "hosts/" + h.name + "/";
-    if (h.localhost_lb_installed) {
+    const bool port_taken = std::find(c.localhost_lb.port_taken_on.begin(), c.localhost_lb.port_taken_on.end(),
+                                      h.name) != c.localhost_lb.port_taken_on.end();
+    if (h.localhost_lb_installed && !port_taken) {
       FrontendSpec f{"apiserver", c.localhost_lb.listen, "leastconn", "https", cps,
                      "    timeouts:\n      connect: 1s\n      client_idle: 3h\n      server_idle: 3h\n"};
-      out.push_back({dir + "etc/kha/proxy.yaml",
-                     kha_config(header(plan, "kha proxy: node-local apiserver LB of " + h.name + " (listens where "
-                                             "Kubespray's " + c.localhost_lb.type + " would)"),
-                                "127.0.0.1:" + std::to_string(admin_port), f),
-                     true});
-      out.push_back({dir + "etc/kubernetes/manifests/kha-proxy.yaml", manifest(h.name, admin_port), false});
+      // No Kubespray version in the header: the kha_proxy role writes the same bytes.
+      const std::string head =
+          "# kha proxy: node-local apiserver LB of " + h.name + " (listens where Kubespray's nginx-proxy would).\n"
+          "# Written by `kha plan render` and the kha_proxy Ansible role. Check it: kha check-config FILE\n"
+          "# Apply a change without dropping sessions: kha reload --admin " + admin + "\n";
+      out.push_back({dir + "etc/kha/kha.yaml", kha_config(head, admin, f), true});
+      std::string mdir = h.kube_manifest_dir;
+      while (!mdir.empty() && mdir.front() == '/') mdir.erase(0, 1);
+      while (!mdir.empty() && mdir.back() == '/') mdir.pop_back();
+      out.push_back({dir + mdir + "/kha-proxy.yml", manifest(kDefaultImage, admin_port), false});
     }
     if (!h.etc_hosts.empty()) {
       std::string text = "# Lines for /etc/hosts on " + h.name + " (Kubespray 2.28 behaviour)\n";
@@ -92,13 +118,13 @@ std::vector<RenderedFile> render(const Plan& plan) {
     const std::string listen = wildcard(c.external_lb_address, c.external_lb_port);
     FrontendSpec f{"kubernetes-apiserver-https", {listen}, "roundrobin", "https", cps,
                    "    timeouts:\n      client_idle: 3h\n      server_idle: 3h\n"};
-    out.push_back({"external-lb/etc/kha/proxy.yaml",
+    out.push_back({"external-lb/etc/kha/kha.yaml",
                    kha_config(header(plan, "kha proxy as the external apiserver LB (" +
                                                c.apiserver_loadbalancer_domain_name.value_or("?") + ":" +
                                                std::to_string(c.external_lb_port) + "); hold the VIP with kha vip"),
                               "127.0.0.1:8081", f),
                    true});
-    std::string hap = "# The document's HAProxy example for this cluster (ha-mode.md), equivalent to proxy.yaml\n"
+    std::string hap = "# The document's HAProxy example for this cluster (ha-mode.md), equivalent to etc/kha/kha.yaml\n"
                       "listen kubernetes-apiserver-https\n  bind :" + std::to_string(c.external_lb_port) +
                       "\n  mode tcp\n  option log-health-checks\n  timeout client 3h\n  timeout server 3h\n";
     for (const auto& [name, address] : cps) hap += "  server " + name + " " + address + " check check-ssl verify none inter 10000\n";
@@ -116,7 +142,7 @@ std::vector<RenderedFile> render(const Plan& plan) {
     std::vector<std::pair<std::string, std::string>> members;
     for (const auto& b : c.etcd_member_client_backends) members.emplace_back(b, b);
     FrontendSpec f{"etcd", {wildcard(vip, std::stoi(port))}, "leastconn", "tls", members, ""};
-    out.push_back({"etcd-lb/etc/kha/proxy.yaml",
+    out.push_back({"etcd-lb/etc/kha/kha.yaml",
                    kha_config(header(plan, "kha proxy in front of etcd (etcd_access_addresses " +
                                                c.etcd.apiserver_etcd_servers + "); TLS passes through to the members"),
                               "127.0.0.1:8082", f),

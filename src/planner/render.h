@@ -14,7 +14,7 @@
 namespace kha::planner {
 
 struct RenderedFile {
-  std::string path;     // relative to the output directory, e.g. "hosts/node1/etc/kha/proxy.yaml"
+  std::string path;     // relative to the output directory, e.g. "hosts/node1/etc/kha/kha.yaml"
   std::string content;
   bool kha_config = false;  // a kha proxy config (passes kha check-config)
 };

@@ -110,7 +110,9 @@ class Manifests(unittest.TestCase):
         # shutdown_grace (30s by default) must fit in the pod's grace period.
         self.assertGreater(spec["terminationGracePeriodSeconds"], 30)
         (container,) = spec["containers"]
-        self.assertEqual(container["command"], ["/usr/bin/kha", "proxy", "--config", "/etc/kha/kha.yaml"])
+        # The static pod also waits for the port of the proxy it replaces (--bind-retry).
+        self.assertEqual(container["command"][:4], ["/usr/bin/kha", "proxy", "--config", "/etc/kha/kha.yaml"])
+        self.assertIn(container["command"][4:], ([], ["--bind-retry", "10m"]))
         # Kubespray's nginx proxy requests cpu 25m and memory 32M and sets no limits; kha asks no more.
         self.assertEqual(container["resources"], {"requests": {"cpu": "25m", "memory": "32M"}})
         host, port = admin_listen()

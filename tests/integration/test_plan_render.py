@@ -2,6 +2,7 @@
 passes `kha check-config`; the node-local one starts `kha proxy`, which then forwards to
 stand-in apiservers (kube-apiserver is not packaged: `kha standin` plays it) at the control
 planes' addresses. Writes are atomic and an existing different file needs --force."""
+import os
 import shutil
 import subprocess
 import tempfile
@@ -9,6 +10,8 @@ import unittest
 from pathlib import Path
 
 from support import harness
+
+SOURCE = Path(os.environ.get("KHA_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 
 
 def kha(*args, timeout=30):
@@ -37,7 +40,7 @@ class Render(unittest.TestCase):
         return kha("plan", "render", "-i", self.dir, "--out", self.out, *extra)
 
     def kha_configs(self):
-        return sorted(self.out.glob("**/etc/kha/proxy.yaml"))
+        return sorted(self.out.glob("**/etc/kha/kha.yaml"))
 
     def test_render_check_config_and_start_proxy(self):
         r = self.render()
@@ -47,7 +50,7 @@ class Render(unittest.TestCase):
         for c in configs:
             chk = kha("check-config", c)
             self.assertEqual(chk.returncode, 0, f"{c}:\n{chk.stderr}")
-        self.assertTrue((self.out / "hosts/w1/etc/kubernetes/manifests/kha-proxy.yaml").exists())
+        self.assertTrue((self.out / "hosts/w1/etc/kubernetes/manifests/kha-proxy.yml").exists())
         text = configs[0].read_text()
         self.assertIn(f'listen: ["127.0.0.1:{self.nsp}", "[::1]:{self.nsp}"]', text)
 
@@ -69,6 +72,17 @@ class Render(unittest.TestCase):
         self.assertGreaterEqual(len(seen), 2, "leastconn over three healthy apiservers used only one")
         self.assertTrue(proxy.alive())
 
+    def test_manifest_is_deploys_static_pod(self):
+        # One shape everywhere: with the default admin port the rendered static pod is
+        # deploy/kha-proxy.static-pod.yaml byte for byte, for type nginx (the "replace it" advice) and kha.
+        (self.dir / "group_vars" / "k8s_cluster" / "k8s-cluster.yml").write_text("loadbalancer_apiserver_type: kha\n")
+        r = self.render()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for host in ("w1", "w2"):
+            pod = self.out / f"hosts/{host}/etc/kubernetes/manifests/kha-proxy.yml"
+            self.assertEqual(pod.read_bytes(), (SOURCE / "deploy/kha-proxy.static-pod.yaml").read_bytes(), host)
+        self.assertIn("/etc/kha/kha.yaml", r.stdout)
+
     def test_external_lb_haproxy_and_legacy_hosts(self):
         (self.dir / "group_vars" / "all").mkdir()
         lp = harness.free_port()
@@ -76,7 +90,7 @@ class Render(unittest.TestCase):
             f"loadbalancer_apiserver:\n  address: 10.0.0.100\n  port: {lp}\n")
         r = self.render("--kubespray", "2.28")
         self.assertEqual(r.returncode, 0, r.stderr)
-        ext = self.out / "external-lb/etc/kha/proxy.yaml"
+        ext = self.out / "external-lb/etc/kha/kha.yaml"
         self.assertEqual(kha("check-config", ext).returncode, 0, kha("check-config", ext).stderr)
         hap = (self.out / "external-lb/haproxy.cfg").read_text()
         self.assertIn(f"  bind :{lp}\n", hap)
@@ -93,7 +107,7 @@ class Render(unittest.TestCase):
             "etcd_cert_alt_ips: ['2.3.7.9']\n")
         r = self.render()
         self.assertEqual(r.returncode, 0, r.stderr)
-        etcd = self.out / "etcd-lb/etc/kha/proxy.yaml"
+        etcd = self.out / "etcd-lb/etc/kha/kha.yaml"
         chk = kha("check-config", etcd)
         self.assertEqual(chk.returncode, 0, chk.stderr)
         self.assertIn('address: "127.0.0.3:2379"', etcd.read_text())
@@ -103,9 +117,9 @@ class Render(unittest.TestCase):
         again = self.render()
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("unchanged", again.stdout)
-        target = self.out / "hosts/w1/etc/kha/proxy.yaml"
+        target = self.out / "hosts/w1/etc/kha/kha.yaml"
         target.write_text("# edited by hand\n")
-        other = self.out / "hosts/w2/etc/kha/proxy.yaml"
+        other = self.out / "hosts/w2/etc/kha/kha.yaml"
         before = other.stat().st_mtime_ns
         other.unlink()
         refused = self.render()

@@ -135,7 +135,7 @@ class HostileInventory(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         target = self.base / "precious"
         target.write_text("do not touch\n")
-        config = self.out / "hosts/w1/etc/kha/proxy.yaml"
+        config = self.out / "hosts/w1/etc/kha/kha.yaml"
         config.unlink()
         os.symlink(target, config)
         for extra in ((), ("--force",)):
