@@ -205,6 +205,9 @@ class AdminOfARunningProxy(unittest.TestCase):
                            "open fds to fall back when the clients leave")
         self.assertGreaterEqual(self.proxy.metrics("process_cpu_seconds_total"), cpu)
 
+    @unittest.skipIf(os.environ.get("KHA_SANITIZED") == "1",
+                     "UBSan's vptr check opens a pipe to read memory: with no descriptor left it reports "
+                     "every shared_ptr release as a bad type (a false positive that kills the process)")
     def test_accept_failures_are_counted(self):
         # The descriptor table fills after start (the session cap was sized for the old limit):
         # accept() fails with EMFILE, the listener pauses, and the failure is counted.
