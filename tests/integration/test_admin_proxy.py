@@ -219,12 +219,20 @@ class AdminOfARunningProxy(unittest.TestCase):
         self.assertEqual(self.proxy.metrics("process_max_fds"), used + 4)
         # More than the headroom, whatever probe connections were open when `used` was read.
         # They send nothing: kha waits for a client's first bytes before it dials a backend,
-        # so each holds one descriptor and the next accept() is the call that fails.
+        # so each holds one descriptor and an accept() past the headroom fails. (A client that
+        # sent bytes would make kha dial: the upstream socket() fails first, kha closes that
+        # client and accept() never sees a full table.) Silent clients reach accept() only when
+        # the kernel's TCP_DEFER_ACCEPT (client_first) gives them up, after one or more
+        # SYN-ACK retransmits: hence the long deadline.
         clients = []
         self.addCleanup(lambda: [c.close() for c in clients])
         for _ in range(40):
             clients.append(socket.create_connection(("127.0.0.1", self.proxy.listen_port), timeout=5))
-        harness.wait_until(lambda: "accept_failed" in self.proxy.process.stderr(), 10, "accept_failed logged")
+        try:
+            harness.wait_until(lambda: "accept_failed" in self.proxy.process.stderr(), 40, "accept_failed logged")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; descriptors {used} -> {len(os.listdir(f'/proc/{pid}/fd'))}, "
+                                 f"kha's log ends:\n{self.proxy.process.stderr()[-2500:]}") from None
         subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={soft}:"], check=True)
         self.assertGreaterEqual(self.proxy.metrics("kha_proxy_accept_failures_total"), 1)
         for c in clients:
