@@ -31,6 +31,7 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("balance", [](const F& f) { return f.balance; }, Part::DataPath),
       setting<F>("client_first", [](const F& f) { return f.client_first; }, Part::DataPath),
       setting<F>("close_sessions_on_down", [](const F& f) { return f.close_sessions_on_down; }, Part::Checks),
+      setting<F>("close_on_down_spread", [](const F& f) { return f.close_on_down_spread; }, Part::DataPath),
       setting<F>("max_connect_attempts", [](const F& f) { return f.max_connect_attempts; }, Part::DataPath),
       setting<F>("max_sessions", [](const F& f) { return f.max_sessions; }, Part::DataPath),
       setting<F>("slow_start", [](const F& f) { return f.slow_start; }, Part::DataPath),

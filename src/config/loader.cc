@@ -159,6 +159,7 @@ const Fields<Frontend> kFrontendFields = {
            "roundrobin or leastconn"),
     scalar("client_first", &Frontend::client_first),
     scalar("close_sessions_on_down", &Frontend::close_sessions_on_down),
+    scalar("close_on_down_spread", &Frontend::close_on_down_spread),
     scalar("max_connect_attempts", &Frontend::max_connect_attempts),
     scalar("max_sessions", &Frontend::max_sessions),
     scalar("slow_start", &Frontend::slow_start),

@@ -104,6 +104,8 @@ struct Frontend {
   Balance balance = Balance::RoundRobin;
   bool client_first = true;          // the client speaks first (TLS): enables first-byte hedging
   bool close_sessions_on_down = true;  // close sessions pinned to a backend that goes down
+  // 0..1m, 0 = all at once: those closes spread over this window, jittered (proxy/close_pacing.h)
+  Millis close_on_down_spread = 1s;
   int max_connect_attempts = 3;      // >= 1: backends tried before the client is closed
   int max_sessions = 0;              // 0..1000000: this frontend's client sessions at once; 0 = only the global cap
   // 0..1h, 0 = off: a backend that comes back up (or joins) is offered a share of new

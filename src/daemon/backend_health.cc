@@ -117,7 +117,7 @@ void BackendHealth::start_checker(const proxy::FrontendPtr& frontend, const pool
         else if (was_all_down && !now_all_down)
           log::info("backend_available", {{"frontend", frontend_name}, {"backend", b->name()}});
         if (on_transition) on_transition(frontend_name, b->name(), t);
-        if (t.to == health::State::Down && t.from == health::State::Up && close_on_down) on_down_(b);
+        if (t.to == health::State::Down && t.from == health::State::Up && close_on_down) on_down_(b, t);
       });
   const pool::Backend* key = backend.get();
   checker->set_on_outcome([this, key, frontend_name, name = backend->name()](const health::Outcome& o) {

@@ -26,7 +26,9 @@ namespace kha::daemon {
 
 class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
  public:
-  using OnDown = std::function<void(const pool::BackendPtr&)>;
+  // Called on the main thread when a backend goes from up to down (close_sessions_on_down);
+  // the transition says what took it down.
+  using OnDown = std::function<void(const pool::BackendPtr&, const health::Transition&)>;
   // Observers for metrics, called on the main thread: (frontend, backend, ...).
   std::function<void(const std::string&, const std::string&, const health::Outcome&)> on_outcome;
   std::function<void(const std::string&, const std::string&, const health::Transition&)> on_transition;

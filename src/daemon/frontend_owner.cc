@@ -35,7 +35,16 @@ asio::awaitable<void> drain_then_close(OwnerContext& context, pool::BackendPtr b
   log::info("backend_retired", {{"backend", backend->name()}, {"sessions_left", std::to_string(left)},
                                 {"action", left > 0 ? "closing them (drain_timeout reached)" : "drained"}});
   if (left > 0)
-    for (auto& w : context.workers) w->close_sessions_of(backend);
+    for (auto& w : context.workers) w->close_sessions_of(backend, std::chrono::milliseconds(0));  // past the drain bound
+}
+
+// A backend that went silent (probe timeouts, or clients that got no first byte) holds
+// sessions that are stalled already: closing them at once is what their clients need, and
+// every node detects a silent backend at its own moment (its check phase, its traffic).
+// A backend that answered "no" (not ready, refused, TLS alert) still serves its sessions:
+// those closes are spread (close_on_down_spread) so that the fleet's reconnects are too.
+bool went_silent(const health::Outcome& outcome) {
+  return outcome.layer == health::Layer::Timeout || outcome.layer == health::Layer::Passive;
 }
 
 void join(std::string* out, std::string_view part) {
@@ -47,8 +56,10 @@ void join(std::string* out, std::string_view part) {
 
 FrontendOwner::FrontendOwner(OwnerContext& context, std::string name) : context_(context), name_(std::move(name)) {
   applied_.name = name_;  // nothing applied yet: the first apply adds every listener and backend
-  health_ = std::make_shared<BackendHealth>(context_.main, [&context](const pool::BackendPtr& b) {
-    for (auto& w : context.workers) w->close_sessions_of(b);
+  health_ = std::make_shared<BackendHealth>(context_.main, [this](const pool::BackendPtr& b, const health::Transition& t) {
+    const auto configured = runtime_ ? runtime_->settings()->close_on_down_spread : config::Frontend{}.close_on_down_spread;
+    const auto spread = went_silent(t.outcome) ? std::chrono::milliseconds(0) : configured;
+    for (auto& w : context_.workers) w->close_sessions_of(b, spread);
   });
   health_->on_outcome = [&context](const std::string& f, const std::string& b, const health::Outcome& o) {
     if (context.on_outcome) context.on_outcome(f, b, o);

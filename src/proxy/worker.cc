@@ -1,9 +1,11 @@
-// Worker: its thread, listeners posted to its hub, idle sweeps, paced closing of a down backend's sessions.
+// Worker: its thread, listeners posted to its hub, idle sweeps, spread closing of a down backend's sessions.
 #include "proxy/worker.h"
 
 #include <future>
+#include <random>
 
 #include "common/log.h"
+#include "proxy/close_pacing.h"
 #include "proxy/socket_options.h"
 
 namespace kha::proxy {
@@ -50,12 +52,13 @@ void Worker::stop_accepting(const tcp::endpoint& endpoint) {
   hub_->post([this, endpoint] { hub_->remove_listeners(&endpoint); });
 }
 
-void Worker::paced_close(const pool::BackendPtr& backend, std::size_t batch, std::size_t closed) {
+void Worker::paced_close(const pool::BackendPtr& backend, std::size_t batch, std::chrono::milliseconds interval,
+                         std::size_t closed) {
   const std::size_t n = services_.registry.close_some(backend.get(), batch);
   closed += n;
   backend->stats().sessions_closed_on_down.fetch_add(n, std::memory_order_relaxed);
   if (n == batch && !(backend->up() && !backend->removed())) {  // more, and it did not come back
-    hub_->after(std::chrono::milliseconds(100), [this, backend, batch, closed] { paced_close(backend, batch, closed); });
+    hub_->after(interval, [this, backend, batch, interval, closed] { paced_close(backend, batch, interval, closed); });
     return;
   }
   if (closed > 0)
@@ -64,10 +67,13 @@ void Worker::paced_close(const pool::BackendPtr& backend, std::size_t batch, std
                                   {"reason", backend->removed() ? "backend removed, drain bound reached" : "backend down"}});
 }
 
-void Worker::close_sessions_of(pool::BackendPtr backend) {
-  hub_->post([this, backend = std::move(backend)] {
+void Worker::close_sessions_of(pool::BackendPtr backend, std::chrono::milliseconds spread) {
+  hub_->post([this, backend = std::move(backend), spread] {
+    thread_local std::minstd_rand jitter(std::random_device{}());
     const std::size_t total = services_.registry.count(backend.get());
-    paced_close(backend, std::max<std::size_t>(16, (total + 9) / 10), 0);
+    const auto pacing = close_pacing(total, spread, std::uniform_real_distribution<double>(0, 1)(jitter));
+    if (pacing.first.count() == 0) return paced_close(backend, pacing.batch, pacing.interval, 0);
+    hub_->after(pacing.first, [this, backend, pacing] { paced_close(backend, pacing.batch, pacing.interval, 0); });
   });
 }
 

@@ -36,9 +36,10 @@ class Worker {
   // Thread-safe. Stops accepting on every listener (or on `endpoint` only).
   void stop_accepting();
   void stop_accepting(const asio::ip::tcp::endpoint& endpoint);
-  // Thread-safe. Closes the sessions pinned to `backend`, paced in batches so the
-  // remaining backends do not get every client at the same instant; all within ~1 s.
-  void close_sessions_of(pool::BackendPtr backend);
+  // Thread-safe. Closes the sessions pinned to `backend`, spread over `spread`
+  // (close_pacing.h) so the remaining backends do not get every client at the same
+  // instant; stops early if the backend comes back.
+  void close_sessions_of(pool::BackendPtr backend, std::chrono::milliseconds spread);
   // Rebalancing: closes up to `max` quiet sessions of `backend` (SessionRegistry::close_quiet)
   // and counts them in its sessions_rebalanced.
   void close_quiet_sessions_of(pool::BackendPtr backend, std::size_t max, std::chrono::milliseconds quiet);
@@ -53,8 +54,9 @@ class Worker {
   int id() const { return id_; }
 
  private:
-  // Closes `batch` sessions of `backend`, then the next batch 100 ms later, and so on.
-  void paced_close(const pool::BackendPtr& backend, std::size_t batch, std::size_t closed);
+  // Closes `batch` sessions of `backend`, then the next batch `interval` later, and so on.
+  void paced_close(const pool::BackendPtr& backend, std::size_t batch, std::chrono::milliseconds interval,
+                   std::size_t closed);
   // One timer per worker instead of one per session: an idle timeout fires at most
   // kIdleSweep late, which the hour-scale timeouts of watches do not notice.
   void sweep_idle();

@@ -4,6 +4,7 @@ kube-apiserver is not packaged: the apiservers are `kha standin`s. A client is o
 connection that stays (a watch, an HTTP/2 connection of client-go); the spread is read
 from kha's /backends.
 """
+import selectors
 import shutil
 import socket
 import ssl
@@ -246,6 +247,80 @@ class SlowStart(ThreeStandins):
         took = self.burst_after_return("0s")
         self.assertGreaterEqual(took, 30, f"the returning apiserver took {took} of 40 new sessions")
         self.assertEqual(self.share[self.standins[2].name], 1)
+
+
+class HerdShaping(unittest.TestCase):
+    """The sessions pinned to an apiserver that answers "no" (here: refuses connects, its
+    sessions still work) are closed spread over close_on_down_spread, not in one instant:
+    their clients reconnect (and re-list) on the surviving apiservers over that window.
+    Those of a silent (hung) apiserver are stalled: they are closed at once."""
+
+    def setUp(self):
+        tmp = tempfile.mkdtemp(prefix="kha-herd-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.pki = harness.make_ca(tmp)
+        self.standins = harness.start_standins(3, pki=self.pki, owner=self)
+
+    def close_times(self, spread, fault="refuse"):
+        """60 clients on three apiservers; the third fails (`fault`: refuse or hang).
+        Returns when (monotonic) each of the clients it held saw kha close it."""
+        backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in self.standins)
+        config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
+                  "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n"
+                  f"    close_on_down_spread: {spread}\n    rebalance:\n      enabled: false\n"
+                  "    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: 1\n"
+                  f"    backends:\n{backends}")
+        proxy = harness.start_kha_proxy(config_text=config, owner=self)
+        harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "every backend up")
+        hello = client_hello()
+        clients = [socket.create_connection(("127.0.0.1", proxy.listen_port), timeout=5) for _ in range(60)]
+        self.addCleanup(lambda: [c.close() for c in clients])
+        for c in clients:
+            c.sendall(hello)
+        for c in clients:  # each backend answered: every session relays, none still racing
+            self.assertTrue(c.recv(1), "a backend's first bytes")
+        harness.wait_until(lambda: sum(backend_sessions(proxy).values()) == 60, 10, "every session placed")
+        pinned = backend_sessions(proxy)[self.standins[2].name]
+        self.assertGreater(pinned, 10)
+        sel = selectors.DefaultSelector()
+        for c in clients:
+            c.setblocking(False)
+            sel.register(c, selectors.EVENT_READ)
+        if fault == "hang":
+            self.standins[2].hang()
+            self.addCleanup(self.standins[2].resume)
+        else:
+            self.standins[2].set_mode(fault)
+        closed, deadline = [], time.monotonic() + 15
+        while len(closed) < pinned and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.1):
+                try:
+                    data = key.fileobj.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    closed.append(time.monotonic())
+                    sel.unregister(key.fileobj)
+        self.assertEqual(len(closed), pinned, "every session of the down apiserver closed, no other")
+        return closed
+
+    def test_the_closes_are_spread_over_the_window(self):
+        closed = self.close_times("1s")
+        self.assertGreaterEqual(max(closed) - min(closed), 0.4, "the closes came in one instant")
+        self.assertLessEqual(max(closed) - min(closed), 2.0, "the closes took longer than the window")
+
+    def test_without_a_window_they_come_at_once(self):
+        # The control: 0s closes every pinned session in one step.
+        closed = self.close_times("0s")
+        self.assertLess(max(closed) - min(closed), 0.3)
+
+    def test_a_silent_backend_has_its_sessions_closed_at_once(self):
+        # Hung (SIGSTOP): the probes time out; its clients are stalled already, so the
+        # window does not apply to them.
+        closed = self.close_times("1s", fault="hang")
+        self.assertLess(max(closed) - min(closed), 0.3, "a hung backend's stalled sessions were held back")
 
 
 if __name__ == "__main__":

@@ -148,6 +148,8 @@ INSTANTIATE_TEST_SUITE_P(
         Rule{"IntervalAbsurd", doc("    health: {interval: 1000000000h}\n"),
              "c.yaml:6:24: frontends[0].health.interval: expected a duration of at most 1000000h, got \"1000000000h\""},
         Rule{"SlowStartBounded", doc("    slow_start: 2h\n"), "c.yaml:6:17: frontends[0].slow_start: must be 0ms..1h, got 2h"},
+        Rule{"CloseSpreadBounded", doc("    close_on_down_spread: 2m\n"),
+             "c.yaml:6:27: frontends[0].close_on_down_spread: must be 0ms..1m, got 2m"},
         Rule{"AdminListenMalformed", doc("", "admin: {listen: \"8081\"}\n"),
              "c.yaml:6:17: admin.listen: expected host:port, e.g. 127.0.0.1:6443, got \"8081\""},
         Rule{"AdminListenTaken", doc("", "admin: {listen: \"127.0.0.1:6443\"}\n"),
