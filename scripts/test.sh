@@ -21,13 +21,14 @@ if [ "${KHA_SKIP_ASAN:-0}" != 1 ]; then
   (cd build-asan && KHA_SKIP_LOG="$skips/asan" ctest --output-on-failure --timeout 900 -j 2 -LE slow) || status=1
 fi
 # ThreadSanitizer: the unit tests, and the scenarios where the control plane and the
-# workers meet (reload, discovery, failover, hostile clients).
+# workers meet (reload, discovery, failover, balance: session ages, skew, rebalancer,
+# herd shaping; hostile clients).
 if [ "${KHA_SKIP_TSAN:-0}" != 1 ]; then
   scripts/build.sh tsan
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   (cd build-tsan && ctest --output-on-failure --timeout 900 -j 2 -L unit) || status=1
   (cd build-tsan && KHA_SKIP_LOG="$skips/tsan" ctest --output-on-failure --timeout 900 -j 2 -LE slow \
-    -R '^integration_test_(reload|reload_apply|discovery|failover|takeover)$|^abuse_test_(garbage_first_bytes|descriptor_limit|frontend_session_cap)$') || status=1
+    -R '^integration_test_(reload|reload_apply|discovery|failover|takeover|balance)$|^abuse_test_(garbage_first_bytes|descriptor_limit|frontend_session_cap)$') || status=1
 fi
 python3 scripts/skip_summary.py "$skips/release" "release pass"
 [ "${KHA_SKIP_ASAN:-0}" = 1 ] || python3 scripts/skip_summary.py "$skips/asan" "sanitizer pass"

@@ -244,16 +244,7 @@ class MetricsListen(unittest.TestCase):
     GET /metrics and /healthz; the admin actions stay on admin.listen."""
 
     def setUp(self):
-        tmp = tempfile.mkdtemp(prefix="kha-metrics-listen-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.pki = harness.make_ca(tmp)
-        self.standins = harness.start_standins(2, pki=self.pki, owner=self)
-        self.port = harness.free_port()
-        self.config = faults.apiserver_config(self.standins, self.pki.ca).replace(
-            "  listen: 127.0.0.1:@ADMIN_PORT@\n", f"  listen: 127.0.0.1:@ADMIN_PORT@\n  metrics_listen: 127.0.0.1:{self.port}\n")
-        self.proxy = harness.start_kha_proxy(config_text=self.config, owner=self)
-        harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up", {"frontend": FE}) == 2, 15,
-                           "2 backends up")
+        faults.metrics_listen_setup(self, "kha-metrics-listen-")
 
     def call(self, path, method="GET", **kw):
         return web.request(f"http://127.0.0.1:{self.port}{path}", method=method, **kw)

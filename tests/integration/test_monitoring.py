@@ -10,7 +10,6 @@ real scrape of `kha vip` (in a network-namespace lab; skipped with the reason wi
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -151,15 +150,7 @@ class AgainstARealScrape(unittest.TestCase):
         tools.require("promtool")
 
     def setUp(self):
-        tmp = tempfile.mkdtemp(prefix="kha-monitoring-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.pki = harness.make_ca(tmp)
-        self.standins = harness.start_standins(2, pki=self.pki, owner=self)
-        self.port = harness.free_port()
-        config = faults.apiserver_config(self.standins, self.pki.ca).replace(
-            "  listen: 127.0.0.1:@ADMIN_PORT@\n", f"  listen: 127.0.0.1:@ADMIN_PORT@\n  metrics_listen: 127.0.0.1:{self.port}\n")
-        self.proxy = harness.start_kha_proxy(config_text=config, owner=self)
-        harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up") == 2, 15, "both backends up")
+        faults.metrics_listen_setup(self, "kha-monitoring-")
         for _ in range(4):  # sessions, bytes and connect latencies with samples
             self.assertEqual(harness.https_get(self.proxy.url("/version"), ca=self.pki.ca).status, 200)
         r = web.request(f"http://127.0.0.1:{self.port}/metrics")

@@ -16,6 +16,8 @@ import time
 from . import web
 from .certs import make_ca
 from .load import ClientLoad
+from .process import free_port, wait_until
+from .proxy import start_kha_proxy
 from .standin import start_standins
 
 
@@ -128,6 +130,22 @@ def hostile_clients_setup(test, clients):
     test.addCleanup(shutil.rmtree, tmp, True)
     test.pki = make_ca(tmp)
     test.standins = start_standins(3, pki=test.pki, owner=test)
+
+
+def metrics_listen_setup(test, prefix):
+    """kha in front of two TLS stand-in apiservers (verified https checks) with a second
+    listener, admin.metrics_listen, on a free port. Gives the test test.pki,
+    test.standins, test.port (the metrics listener), test.config (the config text) and
+    test.proxy; returns once both backends are up."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, tmp, True)
+    test.pki = make_ca(tmp)
+    test.standins = start_standins(2, pki=test.pki, owner=test)
+    test.port = free_port()
+    test.config = apiserver_config(test.standins, test.pki.ca).replace(
+        "  listen: 127.0.0.1:@ADMIN_PORT@\n", f"  listen: 127.0.0.1:@ADMIN_PORT@\n  metrics_listen: 127.0.0.1:{test.port}\n")
+    test.proxy = start_kha_proxy(config_text=test.config, owner=test)
+    wait_until(lambda: test.proxy.metrics_sum("kha_pool_backend_up") == 2, 15, "both backends up")
 
 
 def open_stalled_clients(test, port, count):
