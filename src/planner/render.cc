@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <yaml-cpp/yaml.h>
+
 #include "common/address.h"
 
 namespace kha::planner {
@@ -10,8 +12,6 @@ namespace kha::planner {
 namespace {
 
 constexpr const char* kDefaultImage = "kha:" KHA_VERSION;  // the kha_proxy role's kha_image default
-
-std::string q(const std::string& s) { return "\"" + s + "\""; }
 
 std::string header(const Plan& plan, const std::string& what) {
   return "# " + what + "\n# Rendered by `kha plan render` (Kubespray " +
@@ -25,20 +25,44 @@ struct FrontendSpec {
   std::string balance;
   std::string health_kind;
   std::vector<std::pair<std::string, std::string>> backends;  // name, address
-  std::string timeouts;  // extra YAML lines under the frontend, already indented
+  std::vector<std::pair<std::string, std::string>> timeouts;  // key, duration
 };
 
+// kha's YAML through yaml-cpp's emitter (quoting is its job, not ours), laid out as the
+// kha_proxy role's kha.yaml.j2 writes it: test_ansible_role compares the bytes.
 std::string kha_config(const std::string& head, const std::string& admin, const FrontendSpec& f) {
-  std::string out = head;
-  out += "log_format: text\nadmin:\n  listen: " + q(admin) + "\nfrontends:\n";
-  out += "  - name: " + f.name + "\n    listen: [";
-  for (std::size_t i = 0; i < f.listen.size(); ++i) out += (i ? ", " : "") + q(f.listen[i]);
-  out += "]\n    balance: " + f.balance + "\n" + f.timeouts;
-  out += "    health:\n      kind: " + f.health_kind + "\n";
-  if (f.health_kind == "https") out += "      path: /readyz\n      expect_status: 200\n";
-  out += "      tls:\n        verify: false\n    backends:\n";
-  for (const auto& [name, address] : f.backends) out += "      - name: " + q(name) + "\n        address: " + q(address) + "\n";
-  return out;
+  YAML::Emitter y;
+  y.SetIndent(2);
+  y << YAML::BeginMap;
+  y << YAML::Key << "log_format" << YAML::Value << "text";
+  y << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << admin << YAML::EndMap;
+  y << YAML::Key << "frontends" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << f.name;
+  y << YAML::Key << "listen" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& l : f.listen) y << YAML::DoubleQuoted << l;
+  y << YAML::EndSeq;
+  y << YAML::Key << "balance" << YAML::Value << f.balance;
+  if (!f.timeouts.empty()) {
+    y << YAML::Key << "timeouts" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : f.timeouts) y << YAML::Key << key << YAML::Value << value;
+    y << YAML::EndMap;
+  }
+  y << YAML::Key << "health" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "kind" << YAML::Value << f.health_kind;
+  if (f.health_kind == "https") {
+    y << YAML::Key << "path" << YAML::Value << "/readyz";
+    y << YAML::Key << "expect_status" << YAML::Value << 200;
+  }
+  y << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "verify" << YAML::Value << false
+    << YAML::EndMap;
+  y << YAML::EndMap;
+  y << YAML::Key << "backends" << YAML::Value << YAML::BeginSeq;
+  for (const auto& [name, address] : f.backends)
+    y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << name << YAML::Key
+      << "address" << YAML::Value << YAML::DoubleQuoted << address << YAML::EndMap;
+  y << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
+  return head + y.c_str() + "\n";
 }
 
 // The static pod of deploy/kha-proxy.static-pod.yaml: the same text for every node (a config
@@ -96,7 +120,7 @@ std::vector<RenderedFile> render(const Plan& plan) {
                                       h.name) != c.localhost_lb.port_taken_on.end();
     if (h.localhost_lb_installed && !port_taken) {
       FrontendSpec f{"apiserver", c.localhost_lb.listen, "leastconn", "https", cps,
-                     "    timeouts:\n      connect: 1s\n      client_idle: 3h\n      server_idle: 3h\n"};
+                     {{"connect", "1s"}, {"client_idle", "3h"}, {"server_idle", "3h"}}};
       // No Kubespray version in the header: the kha_proxy role writes the same bytes.
       const std::string head =
           "# kha proxy: node-local apiserver LB of " + h.name + " (listens where Kubespray's nginx-proxy would).\n"
@@ -117,7 +141,7 @@ std::vector<RenderedFile> render(const Plan& plan) {
   if (c.external_lb) {
     const std::string listen = wildcard(c.external_lb_address, c.external_lb_port);
     FrontendSpec f{"kubernetes-apiserver-https", {listen}, "roundrobin", "https", cps,
-                   "    timeouts:\n      client_idle: 3h\n      server_idle: 3h\n"};
+                   {{"client_idle", "3h"}, {"server_idle", "3h"}}};
     out.push_back({"external-lb/etc/kha/kha.yaml",
                    kha_config(header(plan, "kha proxy as the external apiserver LB (" +
                                                c.apiserver_loadbalancer_domain_name.value_or("?") + ":" +
@@ -141,7 +165,7 @@ std::vector<RenderedFile> render(const Plan& plan) {
     }
     std::vector<std::pair<std::string, std::string>> members;
     for (const auto& b : c.etcd_member_client_backends) members.emplace_back(b, b);
-    FrontendSpec f{"etcd", {wildcard(vip, std::stoi(port))}, "leastconn", "tls", members, ""};
+    FrontendSpec f{"etcd", {wildcard(vip, std::stoi(port))}, "leastconn", "tls", members, {}};
     out.push_back({"etcd-lb/etc/kha/kha.yaml",
                    kha_config(header(plan, "kha proxy in front of etcd (etcd_access_addresses " +
                                                c.etcd.apiserver_etcd_servers + "); TLS passes through to the members"),
