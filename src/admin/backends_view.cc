@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.h"
+#include "pool/backend.h"
 
 namespace kha::admin {
 namespace {
@@ -43,6 +44,20 @@ std::string age(double ms) {
   return millis(ms) + " ago";
 }
 
+ordered ages_json(const std::vector<std::pair<std::string, std::int64_t>>& ages) {
+  ordered out = ordered::object();
+  for (const auto& [label, n] : ages) out[label] = n;
+  return out;
+}
+
+// "12/3/0/0/0": the counts alone, in the order of the column's title.
+std::string ages_cell(const BackendView& b) {
+  if (b.session_ages.empty()) return "-";
+  std::string out;
+  for (const auto& [label, n] : b.session_ages) out += (out.empty() ? "" : "/") + std::to_string(n);
+  return out;
+}
+
 }  // namespace
 
 std::string to_json(const BackendsView& view) {
@@ -60,6 +75,7 @@ std::string to_json(const BackendsView& view) {
                           {"connect_failures", b.connect_failures},
                           {"mean_session_age_s", b.mean_session_age_s},
                           {"slow_start_share", b.slow_start_share}});
+      if (!b.session_ages.empty()) backends.back()["session_ages"] = ages_json(b.session_ages);
     }
     frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends},
                          {"session_skew", f.session_skew}});
@@ -97,6 +113,10 @@ std::optional<BackendsView> parse_backends_json(std::string_view text, std::stri
         b.connect_failures = get<std::uint64_t>(jb, "connect_failures", 0);
         b.mean_session_age_s = get<double>(jb, "mean_session_age_s", 0);
         b.slow_start_share = get<double>(jb, "slow_start_share", 1);
+        if (const auto it = jb.find("session_ages"); it != jb.end() && it->is_object())
+          for (const char* label : pool::kSessionAgeLabels)  // youngest first: the parsed object is sorted by key
+            if (const auto n = it->find(label); n != it->end() && n->is_number_integer())
+              b.session_ages.emplace_back(label, n->get<std::int64_t>());
         f.backends.push_back(std::move(b));
       }
       view.frontends.push_back(std::move(f));
@@ -112,7 +132,7 @@ std::string render_table(const BackendsView& view) {
   using Row = std::vector<std::string>;
   std::vector<Row> rows = {
       {"FRONTEND", "BACKEND", "ADDRESS", "STATE", "CHECK", "LAST CHECK", "LATENCY", "AGE", "ACTIVE", "TOTAL",
-       "CONNECT FAILURES", "SESSION AGE"}};
+       "CONNECT FAILURES", "SESSION AGE", "AGES 1m/10m/1h/6h/+"}};
   for (const auto& f : view.frontends) {
     for (const auto& b : f.backends) {
       std::string result = "-", latency = "-", when = "-";
@@ -130,7 +150,7 @@ std::string render_table(const BackendsView& view) {
       rows.push_back({f.name, b.name, b.address, b.state, b.check, result, latency, when,
                       std::to_string(b.active_sessions), std::to_string(b.sessions_total),
                       std::to_string(b.connect_failures),
-                      b.active_sessions ? "~" + millis(b.mean_session_age_s * 1000) : "-"});
+                      b.active_sessions ? "~" + millis(b.mean_session_age_s * 1000) : "-", ages_cell(b)});
     }
   }
   std::vector<std::size_t> width(rows[0].size(), 0);

@@ -1,6 +1,8 @@
 // ProxyMetrics: every `kha proxy` metric family registered once, with its name, help text and labels.
 #include "admin/proxy_metrics.h"
 
+#include "pool/backend.h"
+
 namespace kha::admin {
 
 ProxyMetrics::ProxyMetrics(Registry& r)
@@ -60,6 +62,10 @@ ProxyMetrics::ProxyMetrics(Registry& r)
       session_age_mean(r.gauge("kha_proxy_backend_session_age_mean_seconds",
                                "Mean age of the backend's active sessions: long-lived sessions pinned to it.",
                                {"frontend", "backend"})),
+      sessions_by_age(r.gauge("kha_proxy_backend_sessions_by_age",
+                              "The backend's active sessions by age (0-1m, 1m-10m, 10m-1h, 1h-6h, 6h+): how long "
+                              "its clients have been pinned to it.",
+                              {"frontend", "backend", "age"})),
       frontend_session_cap_pauses(r.counter("kha_proxy_frontend_session_cap_pauses_total",
                                             "Times a worker stopped accepting for the frontend for a moment because "
                                             "its max_sessions was reached (its clients wait in the listen backlog).",
@@ -124,6 +130,7 @@ void ProxyMetrics::remove_backend(const std::string& frontend, const std::string
     f->remove(labels);
   for (auto* f : {&connect_seconds, &check_seconds}) f->remove(labels);
   for (const char* direction : {"upstream", "downstream"}) bytes.remove({frontend, backend, direction});
+  for (const char* age : pool::kSessionAgeLabels) sessions_by_age.remove({frontend, backend, age});
   for (const char* to : {"up", "down"}) transitions.remove({frontend, backend, to});
   for (const char* outcome : kCheckOutcomes) checks.remove({frontend, backend, outcome});
   for (const char* kind : {"new", "resumed"}) check_connections.remove({frontend, backend, kind});

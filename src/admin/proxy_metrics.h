@@ -32,6 +32,7 @@
 // | kha_proxy_frontend_session_cap            | gauge     | frontend                    | the frontend's max_sessions; 0 = only the global cap |
 // | kha_proxy_frontend_session_skew_ratio     | gauge     | frontend                    | fullest / emptiest healthy backend's sessions (empty counts as 1) |
 // | kha_proxy_backend_session_age_mean_seconds | gauge    | frontend, backend           | mean age of the backend's active sessions (pinning) |
+// | kha_proxy_backend_sessions_by_age          | gauge    | frontend, backend, age      | its active sessions by age: 0-1m, 1m-10m, 10m-1h, 1h-6h, 6h+ |
 // | kha_proxy_frontend_session_cap_pauses_total | counter | frontend                    | times a worker stopped accepting for the frontend at its max_sessions |
 // | kha_proxy_worker_sessions                 | gauge     | worker                      | sessions open now on each worker thread |
 // | kha_proxy_worker_handovers_total          | counter   | worker                      | clients accepted by the worker and handed to a less loaded one |
@@ -78,6 +79,7 @@ struct ProxyMetrics {
   GaugeFamily& frontend_session_cap;
   GaugeFamily& frontend_session_skew;
   GaugeFamily& session_age_mean;
+  GaugeFamily& sessions_by_age;
   CounterFamily& frontend_session_cap_pauses;
   GaugeFamily& worker_sessions;
   CounterFamily& worker_handovers;

@@ -123,6 +123,9 @@ void AdminWiring::refresh() {
       metrics_.backend_up.with(labels)->set(b->up() ? 1 : 0);
       metrics_.active_sessions.with(labels)->set(static_cast<double>(s.active_sessions.load()));
       metrics_.session_age_mean.with(labels)->set(mean_session_age_s(s, now));
+      const auto ages = s.session_ages();
+      for (std::size_t i = 0; i < ages.size(); ++i)
+        metrics_.sessions_by_age.with({fe->name(), b->name(), pool::kSessionAgeLabels[i]})->set(static_cast<double>(ages[i]));
       metrics_.sessions.with(labels)->mirror(s.sessions_total.load());
       metrics_.connect_failures.with(labels)->mirror(s.connect_failures.load());
       metrics_.sessions_closed_on_down.with(labels)->mirror(s.sessions_closed_on_down.load());
@@ -220,6 +223,8 @@ admin::BackendsView AdminWiring::view() const {
       bv.connect_failures = b->stats().connect_failures.load();
       bv.mean_session_age_s = mean_session_age_s(b->stats(), now);
       bv.slow_start_share = b->admit(now, settings->slow_start);
+      const auto ages = b->stats().session_ages();
+      for (std::size_t i = 0; i < ages.size(); ++i) bv.session_ages.emplace_back(pool::kSessionAgeLabels[i], ages[i]);
       f.backends.push_back(std::move(bv));
     }
     f.all_down = !any_up && !f.backends.empty();

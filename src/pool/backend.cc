@@ -1,9 +1,21 @@
-// Backend stats (connect-latency histogram) and BackendSet: snapshot, replace, pick of the next backend.
+// Backend stats (connect-latency histogram, session ages) and BackendSet: snapshot, replace, pick of the next backend.
 #include "pool/backend.h"
 
 #include <algorithm>
 
 namespace kha::pool {
+
+std::array<std::int64_t, kSessionAgeLabels.size()> BackendStats::session_ages() const {
+  std::array<std::int64_t, kSessionAgeLabels.size()> out{};
+  std::int64_t aged = 0;
+  for (std::size_t i = 0; i < aged_sessions.size(); ++i) {
+    out[i + 1] = std::max<std::int64_t>(0, aged_sessions[i].load(std::memory_order_relaxed));
+    aged += out[i + 1];
+  }
+  // Read without a lock while sessions come and go: never shown below zero.
+  out[0] = std::max<std::int64_t>(0, active_sessions.load(std::memory_order_relaxed) - aged);
+  return out;
+}
 
 void BackendStats::observe_connect_latency(std::chrono::microseconds latency) {
   const double seconds = static_cast<double>(latency.count()) / 1e6;

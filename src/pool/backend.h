@@ -26,6 +26,21 @@ namespace kha::pool {
 inline constexpr std::array<double, 13> kConnectLatencyBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                0.1,    0.25,  0.5,    1,     2.5,  5};
 
+// Session age buckets (pinning, issue #17): sessions younger than the first bound are
+// "young"; aged bucket i holds those at least kSessionAgeBounds[i] old and younger than
+// the next bound (the last is open). Labels as shown in /backends and /metrics.
+inline constexpr std::array<std::chrono::seconds, 4> kSessionAgeBounds{std::chrono::seconds(60), std::chrono::seconds(600),
+                                                                       std::chrono::seconds(3600), std::chrono::seconds(21600)};
+inline constexpr std::array<const char*, 5> kSessionAgeLabels{"0-1m", "1m-10m", "10m-1h", "1h-6h", "6h+"};
+
+// The aged bucket of a session this old: -1 while young, else 0..3.
+inline int aged_bucket(std::chrono::steady_clock::duration age) {
+  int bucket = -1;
+  for (std::size_t i = 0; i < kSessionAgeBounds.size(); ++i)
+    if (age >= kSessionAgeBounds[i]) bucket = static_cast<int>(i);
+  return bucket;
+}
+
 struct BackendStats {
   std::atomic<std::int64_t> active_sessions{0};
   // Connects racing for a client now: leastconn counts them with the sessions, so that
@@ -34,6 +49,10 @@ struct BackendStats {
   // The start times (steady clock, ms) of the active sessions added up: their mean age
   // is now - sum / active_sessions, kept with one add per session (pinning, issue #17).
   std::atomic<std::int64_t> session_start_sum_ms{0};
+  // Active sessions per aged bucket (aged_bucket); young = active_sessions - their sum.
+  // Kept by the workers' idle sweep (a session moves up a bucket within kIdleSweep) and
+  // by the session's end; mutable: the registry knows its sessions' backends as const.
+  mutable std::array<std::atomic<std::int64_t>, kSessionAgeBounds.size()> aged_sessions{};
   std::atomic<std::uint64_t> sessions_total{0};
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> bytes_to_backend{0};
@@ -48,6 +67,8 @@ struct BackendStats {
   std::atomic<std::uint64_t> connect_latency_sum_us{0};
 
   void observe_connect_latency(std::chrono::microseconds latency);
+  // Active sessions per age bucket, young first (kSessionAgeLabels); any thread.
+  std::array<std::int64_t, kSessionAgeLabels.size()> session_ages() const;
 };
 
 class Backend {

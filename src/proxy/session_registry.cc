@@ -1,5 +1,5 @@
 // SessionRegistry: closing a worker's sessions by backend (down, drained, rebalanced),
-// the idle sweep and the deferred liveness options.
+// the idle sweep (with the age buckets) and the deferred liveness options.
 #include "proxy/session_registry.h"
 
 #include <algorithm>
@@ -29,6 +29,12 @@ std::size_t SessionRegistry::close_some(const pool::Backend* backend, std::size_
 std::size_t SessionRegistry::sweep(std::chrono::steady_clock::time_point now) {
   std::size_t closed = 0;
   for (auto* s : sessions_) {
+    if (const int bucket = pool::aged_bucket(now - s->started); bucket != s->aged_bucket && s->backend) {
+      auto& aged = s->backend->stats().aged_sessions;
+      if (s->aged_bucket >= 0) aged[static_cast<std::size_t>(s->aged_bucket)].fetch_sub(1, std::memory_order_relaxed);
+      if (bucket >= 0) aged[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
+      s->aged_bucket = bucket;
+    }
     if (s->upstream_fd >= 0 && now - s->started >= kLivenessAfter) {
       tune_session_socket(s->upstream_fd);  // the session owns the descriptor while registered
       s->upstream_fd = -1;

@@ -21,6 +21,7 @@ struct SessionControl {
   // The upstream socket, until its liveness options are set (see SessionRegistry::sweep).
   int upstream_fd = -1;
   std::chrono::steady_clock::time_point started;
+  int aged_bucket = -1;  // where this session is counted in its backend's aged_sessions (-1: young)
   // How the owner ends the session (Hub::end_session).
   void (*on_close)(void* owner) = nullptr;
   // Whether bytes wait in kha for a peer that has not taken them yet (a blocked write).
@@ -60,6 +61,7 @@ class SessionRegistry {
   // over in milliseconds, and five setsockopt calls are ~4 % of what kha spends on one
   // (bench/RESULTS.md); a dead peer is a matter of seconds, so arming them a moment later
   // costs nothing. (The client socket inherits them from the listener, for free.)
+  // The sweep also moves each session into its age bucket (BackendStats::aged_sessions).
   std::size_t sweep(std::chrono::steady_clock::time_point now);
   static constexpr std::chrono::milliseconds kLivenessAfter{500};
 

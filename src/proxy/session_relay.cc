@@ -56,6 +56,8 @@ Session::~Session() {
     services_.registry.remove(*handle_);
     backend_->stats().active_sessions.fetch_sub(1, std::memory_order_relaxed);
     backend_->stats().session_start_sum_ms.fetch_sub(started_ms(control_.started), std::memory_order_relaxed);
+    if (control_.aged_bucket >= 0)
+      backend_->stats().aged_sessions[static_cast<std::size_t>(control_.aged_bucket)].fetch_sub(1, std::memory_order_relaxed);
   }
   services_.active.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -207,6 +207,16 @@ class Rebalancing(unittest.TestCase):
         ages = {b["name"]: b["mean_session_age_s"] for fe in self.proxy.backends()["frontends"] for b in fe["backends"]}
         self.assertEqual(ages[s3.name], 0)
         self.assertGreater(min(ages[s.name] for s in self.standins[:2]), 2.0, ages)
+        # The age distribution counts every active session once: all of them under a
+        # minute old here (tests/unit/proxy/session_ages_test.cc ages them further).
+        for fe in self.proxy.backends()["frontends"]:
+            for b in fe["backends"]:
+                self.assertEqual(b["session_ages"]["0-1m"], b["active_sessions"], b)
+                self.assertEqual(sum(b["session_ages"].values()), b["active_sessions"], b)
+        self.assertEqual(self.proxy.metrics("kha_proxy_backend_sessions_by_age",
+                                            {"frontend": "api", "backend": s3.name, "age": "0-1m"}), 0)
+        self.assertGreater(self.proxy.metrics("kha_proxy_backend_sessions_by_age",
+                                              {"frontend": "api", "backend": self.standins[0].name, "age": "0-1m"}), 10)
 
 
 class SlowStart(ThreeStandins):
