@@ -150,7 +150,7 @@ def start_fleet(args, repo, workdir, sports, ports):
     start(0)
     wait_ready([ports[1]], procs, 15.0)
     rss, _ = bl.memory_kib([procs[0].pid])
-    fit = int(mem_available_kib() * MEM_SHARE / max(rss, 4096))
+    fit = max(1, int(mem_available_kib() * MEM_SHARE / max(rss, 4096)))
     n = args.instances
     if n > fit:
         bl.log(f"WARNING: {n} instances of {rss} KiB RSS do not fit in {MEM_SHARE:.0%} of "
