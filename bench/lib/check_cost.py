@@ -15,6 +15,7 @@ extrapolated to a fleet (one instance per node). Counts events, not timings.
 import argparse
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -33,27 +34,66 @@ CPU_MS = {"full": 2.9, "resumed": 0.8, "request": 0.18}
 
 
 class Standin:
-    def __init__(self, kha, name, workdir):
-        log = open(os.path.join(workdir, f"standin-{name}.log"), "w")
-        self.proc = subprocess.Popen([kha, "standin", "--name", name, "--listen", "127.0.0.1:0",
-                                      "--control", "127.0.0.1:0"],
-                                     stdout=subprocess.PIPE, stderr=log, text=True)
-        self.port = int(self.proc.stdout.readline().split(":")[-1])
-        self.control = int(self.proc.stdout.readline().split(":")[-1])
+    """One `kha standin`. listen and control default to free ports; fixed ones let a
+    killed stand-in come back on the same port (an apiserver restart)."""
 
-    def state(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.control}/_standin/state", timeout=5) as r:
+    def __init__(self, kha, name, workdir, listen="127.0.0.1:0", control="127.0.0.1:0", timeout=10.0):
+        log = open(os.path.join(workdir, f"standin-{name}.log"), "a")
+        self.proc = subprocess.Popen([kha, "standin", "--name", name, "--listen", listen,
+                                      "--control", control], stdout=subprocess.PIPE, stderr=log)
+        log.close()
+        try:
+            lines = read_lines(self.proc, 2, timeout)
+        except bl.BenchError:
+            self.kill()
+            raise
+        self.port = int(lines[0].split(":")[-1])
+        self.control = int(lines[1].split(":")[-1])
+
+    def state(self, timeout=5.0):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.control}/_standin/state", timeout=timeout) as r:
             return json.load(r)
 
+    def kill(self):
+        """SIGKILL, as an apiserver that crashes: its connections end, its port refuses."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
     def stop(self):
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.proc.wait(10)
 
 
-def kha_shipped(kha, repo, listen, ports, admin, workdir, tag):
-    """packaging/kha.yaml with its addresses replaced; every other setting as shipped."""
+def read_lines(proc, count, timeout):
+    """The first `count` lines of proc's stdout (a pipe), or BenchError after timeout."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while data.count(b"\n") < count:
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            raise bl.BenchError(f"{proc.args[0]} {proc.args[1]} printed {data!r} within {timeout}s "
+                              f"(exit {proc.poll()})")
+        ready, _, _ = select.select([proc.stdout], [], [], min(left, 0.5))
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                continue
+            data += chunk
+    return data.decode().splitlines()[:count]
+
+
+def kha_shipped(kha, repo, listen, ports, admin, workdir, tag, overrides=None):
+    """packaging/kha.yaml with its addresses replaced and the top-level keys of
+    `overrides` set (e.g. workers); every other setting as shipped."""
     with open(os.path.join(repo, "packaging", "kha.yaml")) as f:
         doc = yaml.safe_load(f)
+    doc.update(overrides or {})
     doc["admin"]["listen"] = f"127.0.0.1:{admin}"
     fe = doc["frontends"][0]
     fe["listen"] = [f"127.0.0.1:{listen}"]

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench/fleet-sim.sh [--instances N] [--steady S] [--down S] [--observe S] [--out DIR] ...
+# Issue 16's fleet simulation: N kha proxy processes (default 200, packaging/kha.yaml
+# with workers 1, each on its own ports) against 3 `kha standin` TLS stand-ins: the
+# steady load per apiserver, then an apiserver restart (SIGKILL, back on its port)
+# and the handshake and request peaks at the returning one and at the others.
+# Loopback only; not in CI. See bench/README.md.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  echo "fleet-sim: installing python3-yaml"
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-yaml >/dev/null
+fi
+ulimit -n "$(ulimit -Hn)"
+kha="${KHA_BIN:-$repo/build/src/cli/kha}"
+out="$here/out/fleet-sim-$(date -u +%Y%m%dT%H%M%SZ)"
+echo "fleet-sim: results in $out"
+exec python3 "$here/lib/fleet_sim.py" --kha "$kha" --out "$out" "$@"
