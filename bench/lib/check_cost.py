@@ -33,10 +33,14 @@ CPU_MS = {"full": 2.9, "resumed": 0.8, "request": 0.18}
 
 
 class Standin:
-    def __init__(self, kha, name, workdir):
-        log = open(os.path.join(workdir, f"standin-{name}.log"), "w")
-        self.proc = subprocess.Popen([kha, "standin", "--name", name, "--listen", "127.0.0.1:0",
-                                      "--control", "127.0.0.1:0"],
+    """A `kha standin` (TLS, self-signed) on 127.0.0.1:port (0: any free port) with its
+    control listener; `extra`: more flags (e.g. --watch-interval). bench/lib/balance.py
+    restarts one on the same port."""
+
+    def __init__(self, kha, name, workdir, port=0, extra=()):
+        log = open(os.path.join(workdir, f"standin-{name}.log"), "a")
+        self.proc = subprocess.Popen([kha, "standin", "--name", name, "--listen", f"127.0.0.1:{port}",
+                                      "--control", "127.0.0.1:0", *extra],
                                      stdout=subprocess.PIPE, stderr=log, text=True)
         self.port = int(self.proc.stdout.readline().split(":")[-1])
         self.control = int(self.proc.stdout.readline().split(":")[-1])
@@ -45,19 +49,34 @@ class Standin:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.control}/_standin/state", timeout=5) as r:
             return json.load(r)
 
+    def post(self, path):
+        """POST on the control listener, e.g. /_standin/readyz?status=500."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.control}{path}", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+
     def stop(self):
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(10)
+
+    def kill(self):
+        """SIGKILL: its connections get RST/EOF, connects are refused."""
+        self.proc.kill()
         self.proc.wait(10)
 
 
-def kha_shipped(kha, repo, listen, ports, admin, workdir, tag):
-    """packaging/kha.yaml with its addresses replaced; every other setting as shipped."""
+def kha_shipped(kha, repo, listen, ports, admin, workdir, tag, tweak=None):
+    """packaging/kha.yaml with its addresses replaced; every other setting as shipped,
+    unless tweak (a function of the frontend's dict) changes it."""
     with open(os.path.join(repo, "packaging", "kha.yaml")) as f:
         doc = yaml.safe_load(f)
     doc["admin"]["listen"] = f"127.0.0.1:{admin}"
     fe = doc["frontends"][0]
     fe["listen"] = [f"127.0.0.1:{listen}"]
     fe["backends"] = [{"name": f"cp{i}", "address": f"127.0.0.1:{p}"} for i, p in enumerate(ports, 1)]
+    if tweak:
+        tweak(fe)
     path = os.path.join(workdir, f"{tag}.yaml")
     with open(path, "w") as f:
         yaml.safe_dump(doc, f)
