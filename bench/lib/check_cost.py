@@ -34,13 +34,14 @@ CPU_MS = {"full": 2.9, "resumed": 0.8, "request": 0.18}
 
 
 class Standin:
-    """One `kha standin`. listen and control default to free ports; fixed ones let a
-    killed stand-in come back on the same port (an apiserver restart)."""
+    """One `kha standin` (TLS, self-signed). listen and control default to free ports;
+    fixed ones let a killed stand-in come back on the same port (an apiserver restart,
+    fleet_sim.py and balance.py); `extra`: more flags (e.g. --watch-interval)."""
 
-    def __init__(self, kha, name, workdir, listen="127.0.0.1:0", control="127.0.0.1:0", timeout=10.0):
+    def __init__(self, kha, name, workdir, listen="127.0.0.1:0", control="127.0.0.1:0", timeout=10.0, extra=()):
         log = open(os.path.join(workdir, f"standin-{name}.log"), "a")
         self.proc = subprocess.Popen([kha, "standin", "--name", name, "--listen", listen,
-                                      "--control", control], stdout=subprocess.PIPE, stderr=log)
+                                      "--control", control, *extra], stdout=subprocess.PIPE, stderr=log)
         log.close()
         try:
             lines = read_lines(self.proc, 2, timeout)
@@ -59,6 +60,12 @@ class Standin:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+
+    def post(self, path):
+        """POST on the control listener, e.g. /_standin/readyz?status=500."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.control}{path}", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
 
     def stop(self):
         if self.proc.poll() is None:
@@ -88,9 +95,10 @@ def read_lines(proc, count, timeout):
     return data.decode().splitlines()[:count]
 
 
-def kha_shipped(kha, repo, listen, ports, admin, workdir, tag, overrides=None):
-    """packaging/kha.yaml with its addresses replaced and the top-level keys of
-    `overrides` set (e.g. workers); every other setting as shipped."""
+def kha_shipped(kha, repo, listen, ports, admin, workdir, tag, overrides=None, tweak=None):
+    """packaging/kha.yaml with its addresses replaced, the top-level keys of `overrides`
+    set (e.g. workers) and `tweak` (a function of the frontend's dict) applied; every
+    other setting as shipped."""
     with open(os.path.join(repo, "packaging", "kha.yaml")) as f:
         doc = yaml.safe_load(f)
     doc.update(overrides or {})
@@ -98,6 +106,8 @@ def kha_shipped(kha, repo, listen, ports, admin, workdir, tag, overrides=None):
     fe = doc["frontends"][0]
     fe["listen"] = [f"127.0.0.1:{listen}"]
     fe["backends"] = [{"name": f"cp{i}", "address": f"127.0.0.1:{p}"} for i, p in enumerate(ports, 1)]
+    if tweak:
+        tweak(fe)
     path = os.path.join(workdir, f"{tag}.yaml")
     with open(path, "w") as f:
         yaml.safe_dump(doc, f)

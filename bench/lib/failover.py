@@ -40,7 +40,7 @@ def listen_port(proxy):
     return 18400 + PROXIES.index(proxy)
 
 
-def haproxy_tuned_cfg(listen, backends):
+def haproxy_tuned_cfg(listen, backends, balance="roundrobin"):
     """An expert's HAProxy: /readyz checks every second, sessions shut on down."""
     servers = "\n".join(
         f"  server b{i} {bl.HOST}:{p} check check-ssl verify none" for i, p in
@@ -58,7 +58,7 @@ defaults
   option redispatch
 listen apiserver
   bind {bl.HOST}:{listen}
-  balance roundrobin
+  balance {balance}
   option httpchk GET /readyz
   http-check expect status 200
   default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
