@@ -52,6 +52,7 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("health.interval", [](const F& f) { return f.health.interval; }, Part::Checks),
       setting<F>("health.transition_interval", [](const F& f) { return f.health.transition_interval; }, Part::Checks),
       setting<F>("health.down_interval", [](const F& f) { return f.health.down_interval; }, Part::Checks),
+      setting<F>("health.down_interval_max", [](const F& f) { return f.health.down_interval_max; }, Part::Checks),
       setting<F>("health.timeout", [](const F& f) { return f.health.timeout; }, Part::Checks),
       setting<F>("health.rise", [](const F& f) { return f.health.rise; }, Part::Checks),
       setting<F>("health.fall", [](const F& f) { return f.health.fall; }, Part::Checks),

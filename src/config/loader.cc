@@ -108,6 +108,7 @@ const Fields<HealthCheck> kHealthFields = {
     scalar("interval", &HealthCheck::interval),
     scalar("transition_interval", &HealthCheck::transition_interval),
     scalar("down_interval", &HealthCheck::down_interval),
+    scalar("down_interval_max", &HealthCheck::down_interval_max),
     scalar("timeout", &HealthCheck::timeout),
     scalar("rise", &HealthCheck::rise),
     scalar("fall", &HealthCheck::fall),

@@ -39,6 +39,10 @@ struct HealthCheck {
   Millis interval = 1s;             // 1ms..1h: between probes while the state is settled
   Millis transition_interval = 250ms;  // 1ms..1h: while rise/fall counting is under way
   Millis down_interval = 1s;        // 1ms..1h: while the backend is down
+  // down_interval..1h: a backend down for 10 s and 10 probes (an apiserver restart, an
+  // upgrade, not a blip) is probed ever less often, doubling up to this, so that when it
+  // returns the fleet's first probes (full TLS handshakes) spread over this, not 1 s.
+  Millis down_interval_max = 8s;
   Millis timeout = 1s;              // 1ms..5m: one probe, connect to last byte
   int rise = 2;                     // >= 1: consecutive successes to go up
   int fall = 2;                     // >= 1: consecutive failures to go down

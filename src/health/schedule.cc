@@ -9,7 +9,8 @@
 namespace kha::health {
 
 Intervals Intervals::from(const config::HealthCheck& check) {
-  return Intervals{check.interval, check.transition_interval, check.down_interval, check.jitter};
+  return Intervals{check.interval, check.transition_interval, check.down_interval, check.jitter,
+                   check.down_interval_max};
 }
 
 Schedule::Schedule(Intervals intervals, Random random)
@@ -28,8 +29,26 @@ Millis Schedule::base_delay(const Tracker& tracker) const {
   return intervals_.interval;
 }
 
+Millis Schedule::down_delay(const Intervals& intervals, std::int64_t probes) {
+  const Millis step = std::max(intervals.down_interval, Millis(1));
+  const Millis most = std::max(intervals.down_interval_max, step);
+  const std::int64_t settle = std::max<std::int64_t>(10, (10000 + step.count() - 1) / step.count());  // 10 s, 10 probes
+  Millis delay = step;
+  for (std::int64_t i = settle; i <= probes && delay < most; ++i) delay = std::min(most, delay * 2);
+  return delay;
+}
+
 Millis Schedule::next_delay(const Tracker& tracker) {
-  const Millis base = base_delay(tracker);
+  Millis base = base_delay(tracker);
+  if (tracker.state() == State::Down && !tracker.counting()) {
+    base = down_delay(intervals_, down_probes_++);
+    // Backing off: every node's probes started backing off at the same failure, so +-10%
+    // would keep them in step; a delay anywhere in [base/2, base] scatters them over the
+    // window within a few probes (the point of the backoff: spread the return).
+    if (base > intervals_.down_interval && random_) return apply_jitter(base * 3 / 4, 1.0 / 3.0, random_());
+  } else {
+    down_probes_ = 0;
+  }
   if (!random_ || intervals_.jitter <= 0.0 || base.count() == 0) return base;
   return apply_jitter(base, intervals_.jitter, random_());
 }

@@ -5,9 +5,11 @@
 //   Unknown                    0 (the first probe runs at start)
 //   Up, nothing counted        interval
 //   counting toward a change   transition_interval (Up with failures, Down with successes)
-//   Down, nothing counted      down_interval
+//   Down, nothing counted      down_interval; once down for 10 s and 10 probes,
+//                              doubling up to down_interval_max (down_delay)
 // then jitter: delay * (1 + jitter * (2r - 1)) with r uniform in [0, 1), i.e.
-// +-jitter of the delay, so a thousand nodes do not probe in step. A passive
+// +-jitter of the delay, so a thousand nodes do not probe in step; a backed-off down
+// delay is drawn from [delay/2, delay] instead (the nodes started backing off together). A passive
 // failure pulls the next probe to now + transition_interval (Checker's job).
 //
 // Worked example, interval 1s, transition_interval 250ms, down_interval 1s,
@@ -24,6 +26,7 @@
 // dead backend in between counts at once and shortens that (passive report).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include "common/duration.h"
@@ -37,6 +40,7 @@ struct Intervals {
   Millis transition_interval{250};
   Millis down_interval{1000};
   double jitter = 0.1;  // 0..0.5; clamped
+  Millis down_interval_max{8000};  // the down probes' backoff stops here (see down_delay)
 
   static Intervals from(const config::HealthCheck& check);
 };
@@ -52,8 +56,16 @@ class Schedule {
   // The delay before the next probe, per the timing rule, without jitter.
   Millis base_delay(const Tracker& tracker) const;
 
-  // base_delay() with jitter applied.
+  // base_delay() with the down backoff and jitter applied. Call once per probe: it
+  // counts the probes of a backend that stays down.
   Millis next_delay(const Tracker& tracker);
+
+  // The delay after the `probes`-th probe (0-based) of a backend that stays down:
+  // down_interval until it has been down for 10 s and 10 probes (a blip comes back at
+  // the usual pace), then doubling up to down_interval_max. A restarted apiserver has
+  // lost its TLS session tickets, so every node's first probe of it is a full handshake:
+  // the backoff spreads them over down_interval_max instead of one down_interval.
+  static Millis down_delay(const Intervals& intervals, std::int64_t probes);
 
   // delay * (1 + jitter * (2r - 1)), rounded to the millisecond; r clamped to [0, 1].
   static Millis apply_jitter(Millis delay, double jitter, double r);
@@ -63,6 +75,7 @@ class Schedule {
  private:
   Intervals intervals_;
   Random random_;
+  std::int64_t down_probes_ = 0;  // consecutive probes of a backend that is down, nothing counted
 };
 
 // A Random seeded from std::random_device; each call yields uniform [0, 1).

@@ -47,7 +47,7 @@ RULES = [
      "7:5: frontends[0].balance: duplicate key \"balance\" (first at line 6)"),
     ("    health: {kind: tcp, intervall: 1s}\n",
      "6:25: frontends[0].health.intervall: unknown key \"intervall\" (did you mean \"interval\"?); expected one of: kind, interval, "
-     "transition_interval, down_interval, timeout, rise, fall, jitter, fresh_connect_interval, path, expect_status, tls"),
+     "transition_interval, down_interval, down_interval_max, timeout, rise, fall, jitter, fresh_connect_interval, path, expect_status, tls"),
     ("  - name: api\n    listen: [\"127.0.0.1:1\"]\n    backends: [{address: 10.0.0.1:1}]\n",
      "6:11: frontends[1].name: duplicate frontend name \"api\" (also frontends[0])"),
     ("  - name: two\n    listen: [\"[::1]:1\", \"127.0.0.1:6443\"]\n    backends: [{address: 10.0.0.1:1}]\n",

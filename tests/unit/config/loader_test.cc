@@ -142,7 +142,7 @@ TEST(Loader, TopLevelMustBeAMap) {
 TEST(Loader, UnknownKeyListsExpectedKeys) {
   EXPECT_EQ(errors(doc("    health: {kind: tcp, intervall: 1s}\n")),
             (Lines{"c.yaml:6:25: frontends[0].health.intervall: unknown key \"intervall\" (did you mean \"interval\"?); expected one of: kind, "
-                   "interval, transition_interval, down_interval, timeout, rise, fall, jitter, fresh_connect_interval, path, "
+                   "interval, transition_interval, down_interval, down_interval_max, timeout, rise, fall, jitter, fresh_connect_interval, path, "
                    "expect_status, tls"}));
   EXPECT_EQ(errors(doc("", "listen: 1\n")),
             (Lines{"c.yaml:1:1: listen: unknown key \"listen\"; expected one of: log_format, workers, max_sessions, splice, "

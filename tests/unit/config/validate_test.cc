@@ -148,6 +148,8 @@ INSTANTIATE_TEST_SUITE_P(
         Rule{"IntervalAbsurd", doc("    health: {interval: 1000000000h}\n"),
              "c.yaml:6:24: frontends[0].health.interval: expected a duration of at most 1000000h, got \"1000000000h\""},
         Rule{"SlowStartBounded", doc("    slow_start: 2h\n"), "c.yaml:6:17: frontends[0].slow_start: must be 0ms..1h, got 2h"},
+        Rule{"DownIntervalMaxBelowDownInterval", doc("    health: {down_interval: 10s, down_interval_max: 5s}\n"),
+             "c.yaml:6:53: frontends[0].health.down_interval_max: must be at least down_interval (10s), got 5s"},
         Rule{"CloseSpreadBounded", doc("    close_on_down_spread: 2m\n"),
              "c.yaml:6:27: frontends[0].close_on_down_spread: must be 0ms..1m, got 2m"},
         Rule{"AdminListenMalformed", doc("", "admin: {listen: \"8081\"}\n"),
@@ -167,7 +169,7 @@ TEST(Validate, DurationBoundsAreInclusive) {
   EXPECT_EQ(errors(doc("    timeouts: {connect: 5m, client_idle: 24h, server_idle: 1ms}\n"
                        "    hedge: {connect_delay: 0ms, first_byte_delay: 5m}\n"
                        "    slow_start: 1h\n"
-                       "    health: {interval: 1h, transition_interval: 1ms, down_interval: 1h, timeout: 5m}\n"
+                       "    health: {interval: 1h, transition_interval: 1ms, down_interval: 1h, down_interval_max: 1h, timeout: 5m}\n"
                        "    discovery: {retry: 1h}\n",
                        "shutdown_grace: 0s\ndrain_timeout: 1h\n")),
             Lines{});

@@ -147,6 +147,55 @@ TEST(Schedule, UsesTheInjectedRandomSourceForEveryDelay) {
   EXPECT_EQ(next, 3u);
 }
 
+// A backend that stays down: the usual pace for 10 s and 10 probes, then the delay
+// doubles up to down_interval_max (the fleet's returning handshakes spread out).
+TEST(Schedule, DownProbesBackOffOnlyAfterTenSecondsAndTenProbes) {
+  const Intervals iv{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.0, milliseconds(8000)};
+  for (std::int64_t n = 0; n < 10; ++n) EXPECT_EQ(Schedule::down_delay(iv, n), milliseconds(1000)) << n;
+  EXPECT_EQ(Schedule::down_delay(iv, 10), milliseconds(2000));
+  EXPECT_EQ(Schedule::down_delay(iv, 11), milliseconds(4000));
+  EXPECT_EQ(Schedule::down_delay(iv, 12), milliseconds(8000));
+  EXPECT_EQ(Schedule::down_delay(iv, 1000000000), milliseconds(8000)) << "a week down: still capped, no overflow";
+  // A fast down_interval waits its 10 s too (100 probes), not 10 probes.
+  const Intervals fast{milliseconds(1000), milliseconds(250), milliseconds(100), 0.0, milliseconds(1000)};
+  EXPECT_EQ(Schedule::down_delay(fast, 99), milliseconds(100));
+  EXPECT_EQ(Schedule::down_delay(fast, 100), milliseconds(200));
+  EXPECT_EQ(Schedule::down_delay(fast, 104), milliseconds(1000));
+  // down_interval_max equal to (or below) down_interval: no backoff.
+  const Intervals off{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.0, milliseconds(1000)};
+  EXPECT_EQ(Schedule::down_delay(off, 50), milliseconds(1000));
+  const Intervals below{milliseconds(1000), milliseconds(250), milliseconds(2000), 0.0, milliseconds(1)};
+  EXPECT_EQ(Schedule::down_delay(below, 50), milliseconds(2000));
+}
+
+TEST(Schedule, ASuccessWhileDownStartsTheBackoffOver) {
+  Schedule schedule(Intervals{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.0, milliseconds(8000)},
+                    nullptr);
+  Tracker tracker(2, 1);
+  tracker.record(make('f'));  // Unknown -> Down
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1000)) << i;
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(2000));
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(4000));
+  tracker.record(make('o'));  // one of rise 2: counting toward up
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(250));
+  tracker.record(make('f'));  // down again, settled: the usual pace first
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1000));
+}
+
+TEST(Schedule, BackedOffDownProbesAreScatteredOverHalfTheDelay) {
+  std::vector<double> script(10, 0.5);  // the first 10 probes: +-10% at its middle
+  for (double r : {0.5, 0.0, 1.0}) script.push_back(r);
+  std::size_t next = 0;
+  Schedule schedule(Intervals{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.1, milliseconds(8000)},
+                    [&] { return script.at(next++); });
+  Tracker tracker(2, 1);
+  tracker.record(make('f'));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1000)) << i;
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1500));  // 2s, r 0.5: the middle of [1s, 2s]
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(2000));  // 4s, r 0: half
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(8000));  // 8s, r 1: all of it
+}
+
 TEST(Schedule, ClampsJitterToHalfTheDelay) {
   Schedule schedule(Intervals{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.9},
                     [] { return 0.0; });
