@@ -39,7 +39,7 @@ struct HealthCheck {
   Millis interval = 1s;             // 1ms..1h: between probes while the state is settled
   Millis transition_interval = 250ms;  // 1ms..1h: while rise/fall counting is under way
   Millis down_interval = 1s;        // 1ms..1h: while the backend is down
-  // down_interval..1h: a backend down for 10 s and 10 probes (an apiserver restart, an
+  // 1ms..1h (below down_interval: no backoff): a backend down for 10 s and 10 probes (an apiserver restart, an
   // upgrade, not a blip) is probed ever less often, doubling up to this, so that when it
   // returns the fleet's first probes (full TLS handshakes) spread over this, not 1 s.
   Millis down_interval_max = 8s;

@@ -144,10 +144,9 @@ void Checker::health(const std::string& p, const HealthCheck& h) {
   within(p + ".interval", h.interval, 1ms, 1h);
   within(p + ".transition_interval", h.transition_interval, 1ms, 1h);
   within(p + ".down_interval", h.down_interval, 1ms, 1h);
+  // Below down_interval it means "no backoff" (health::Schedule::down_delay), so that a
+  // config written before this key, with a long down_interval, stays valid.
   within(p + ".down_interval_max", h.down_interval_max, 1ms, 1h);
-  if (h.down_interval_max < h.down_interval && h.down_interval <= 1h)
-    fail(p + ".down_interval_max", "must be at least down_interval (" + format_duration(h.down_interval) + "), got " +
-                                       format_duration(h.down_interval_max));
   within(p + ".timeout", h.timeout, 1ms, 5min);
   within(p + ".fresh_connect_interval", h.fresh_connect_interval, 0ms, 24h);
   at_least(p + ".rise", h.rise, 1);
