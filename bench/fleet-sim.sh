@@ -8,14 +8,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-if ! python3 -c 'import yaml' 2>/dev/null; then
-  echo "fleet-sim: installing python3-yaml"
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-yaml >/dev/null
-fi
-ulimit -n "$(ulimit -Hn)"
-kha="${KHA_BIN:-$repo/build/src/cli/kha}"
-out="$here/out/fleet-sim-$(date -u +%Y%m%dT%H%M%SZ)"
+. "$here/lib/prelude.sh"
+bench_install fleet-sim python3-yaml
+bench_prepare fleet-sim
 echo "fleet-sim: results in $out"
 exec python3 "$here/lib/fleet_sim.py" --kha "$kha" --out "$out" "$@"
