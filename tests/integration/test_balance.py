@@ -35,6 +35,19 @@ def backend_sessions(proxy):
     return Counter({b["name"]: b["active_sessions"] for fe in proxy.backends()["frontends"] for b in fe["backends"]})
 
 
+def start_proxy(test, standins, settings, fall=2):
+    """kha (leastconn, tls checks every 200 ms) in front of `standins`, with more of the
+    frontend's settings (YAML lines at its indent); returns once every backend is up."""
+    backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in standins)
+    config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
+              "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n" + settings +
+              f"    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: {fall}\n"
+              f"    backends:\n{backends}")
+    proxy = harness.start_kha_proxy(config_text=config, owner=test)
+    harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == len(standins), 15, "every backend up")
+    return proxy
+
+
 def open_burst(test, proxy, count):
     """`count` clients whose ClientHellos reach kha within a few milliseconds (as every
     watch of a node reconnecting after a failover): connect all, then send all. Returns
@@ -146,15 +159,9 @@ class Rebalancing(unittest.TestCase):
         self.standins = harness.start_standins(3, pki=self.pki, watch_interval="200ms", owner=self)
 
     def start(self, enabled):
-        backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in self.standins)
-        config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
-                  "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n"
-                  f"    rebalance:\n      enabled: {'true' if enabled else 'false'}\n      settle: 1s\n"
-                  "      rate_percent: 20\n      quiet: 100ms\n    slow_start: 2s\n"
-                  "    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: 2\n"
-                  f"    backends:\n{backends}")
-        self.proxy = harness.start_kha_proxy(config_text=config, owner=self)
-        harness.wait_until(lambda: self.proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "every backend up")
+        self.proxy = start_proxy(self, self.standins,
+                                 f"    rebalance:\n      enabled: {'true' if enabled else 'false'}\n      settle: 1s\n"
+                                 "      rate_percent: 20\n      quiet: 100ms\n    slow_start: 2s\n")
         self.stop = threading.Event()
         self.addCleanup(self.stop.set)
         self.watches = [ReconnectingWatch(self.proxy.listen_port, self.pki.ca, self.stop) for _ in range(self.WATCHES)]
@@ -227,14 +234,7 @@ class SlowStart(ThreeStandins):
     def burst_after_return(self, slow_start):
         """30 sessions on each of two apiservers while the third is away; it comes back;
         a burst of 40 new clients. Returns how many of the 40 the returned one took."""
-        backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in self.standins)
-        config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
-                  "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n"
-                  f"    slow_start: {slow_start}\n    rebalance:\n      enabled: false\n"
-                  "    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: 2\n"
-                  f"    backends:\n{backends}")
-        proxy = harness.start_kha_proxy(config_text=config, owner=self)
-        harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "every backend up")
+        proxy = start_proxy(self, self.standins, f"    slow_start: {slow_start}\n    rebalance:\n      enabled: false\n")
         s3 = self.standins[2]
         s3.set_mode("refuse")
         harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 2, 15, "the third apiserver down")
@@ -274,14 +274,8 @@ class HerdShaping(unittest.TestCase):
     def close_times(self, spread, fault="refuse"):
         """60 clients on three apiservers; the third fails (`fault`: refuse or hang).
         Returns when (monotonic) each of the clients it held saw kha close it."""
-        backends = "".join(f"      - name: {s.name}\n        address: {s.address}\n" for s in self.standins)
-        config = ("admin:\n  listen: 127.0.0.1:@ADMIN_PORT@\nfrontends:\n"
-                  "  - name: api\n    listen: [\"127.0.0.1:@LISTEN_PORT@\"]\n    balance: leastconn\n"
-                  f"    close_on_down_spread: {spread}\n    rebalance:\n      enabled: false\n"
-                  "    health:\n      kind: tls\n      interval: 200ms\n      rise: 1\n      fall: 1\n"
-                  f"    backends:\n{backends}")
-        proxy = harness.start_kha_proxy(config_text=config, owner=self)
-        harness.wait_until(lambda: proxy.metrics_sum("kha_pool_backend_up") == 3, 15, "every backend up")
+        proxy = start_proxy(self, self.standins,
+                            f"    close_on_down_spread: {spread}\n    rebalance:\n      enabled: false\n", fall=1)
         hello = client_hello()
         clients = [socket.create_connection(("127.0.0.1", proxy.listen_port), timeout=5) for _ in range(60)]
         self.addCleanup(lambda: [c.close() for c in clients])
