@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <random>
+#include <utility>
 
 namespace kha::health {
 
@@ -40,16 +41,23 @@ Millis Schedule::down_delay(const Intervals& intervals, std::int64_t probes) {
 
 Millis Schedule::next_delay(const Tracker& tracker) {
   Millis base = base_delay(tracker);
+  bool backing_off = false;
   if (tracker.state() == State::Down && !tracker.counting()) {
     base = down_delay(intervals_, down_probes_++);
-    // Backing off: every node's probes started backing off at the same failure, so +-10%
-    // would keep them in step; a delay anywhere in [base/2, base] scatters them over the
-    // window within a few probes (the point of the backoff: spread the return).
-    if (base > intervals_.down_interval && random_) return apply_jitter(base * 3 / 4, 1.0 / 3.0, random_());
+    backing_off = base > intervals_.down_interval;
   } else {
     down_probes_ = 0;
   }
-  if (!random_ || intervals_.jitter <= 0.0 || base.count() == 0) return base;
+  const bool first = std::exchange(first_, false);
+  if (!random_ || intervals_.jitter <= 0.0 || base.count() == 0) return base;  // jitter 0: no randomness at all
+  // After the first probe (at start, at once): anywhere in [0, delay], so that a fleet
+  // restarted together (a rollout, a power cut) probes out of step from the second probe
+  // on; +-jitter alone would take many intervals to pull them apart.
+  if (first) return apply_jitter(base / 2, 1.0, random_());
+  // Backing off: every node's probes started backing off at the same failure, so +-10%
+  // would keep them in step; a delay anywhere in [base/2, base] scatters them over the
+  // window within a few probes (the point of the backoff: spread the return).
+  if (backing_off) return apply_jitter(base * 3 / 4, 1.0 / 3.0, random_());
   return apply_jitter(base, intervals_.jitter, random_());
 }
 

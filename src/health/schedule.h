@@ -9,7 +9,8 @@
 //                              doubling up to down_interval_max (down_delay)
 // then jitter: delay * (1 + jitter * (2r - 1)) with r uniform in [0, 1), i.e.
 // +-jitter of the delay, so a thousand nodes do not probe in step; a backed-off down
-// delay is drawn from [delay/2, delay] instead (the nodes started backing off together). A passive
+// delay is drawn from [delay/2, delay] instead (the nodes started backing off together),
+// and the delay after the first probe from [0, delay] (nodes restarted together). A passive
 // failure pulls the next probe to now + transition_interval (Checker's job).
 //
 // Worked example, interval 1s, transition_interval 250ms, down_interval 1s,
@@ -76,6 +77,7 @@ class Schedule {
   Intervals intervals_;
   Random random_;
   std::int64_t down_probes_ = 0;  // consecutive probes of a backend that is down, nothing counted
+  bool first_ = true;             // the next delay follows the first probe
 };
 
 // A Random seeded from std::random_device; each call yields uniform [0, 1).

@@ -140,7 +140,7 @@ TEST(Schedule, UsesTheInjectedRandomSourceForEveryDelay) {
                     [&] { return script[next++ % script.size()]; });
   Tracker tracker(2, 2);
   tracker.record(make('o'));  // Up, settled: 1000ms base
-  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(800));
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(0)) << "after the first probe: anywhere in [0, 1000ms]";
   EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1200));
   tracker.record(make('f'));  // counting: 200ms base
   EXPECT_EQ(schedule.next_delay(tracker), milliseconds(180));
@@ -190,10 +190,23 @@ TEST(Schedule, BackedOffDownProbesAreScatteredOverHalfTheDelay) {
                     [&] { return script.at(next++); });
   Tracker tracker(2, 1);
   tracker.record(make('f'));
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1000)) << i;
+  EXPECT_EQ(schedule.next_delay(tracker), milliseconds(500)) << "after the first probe: [0, 1s]";
+  for (int i = 1; i < 10; ++i) EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1000)) << i;
   EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1500));  // 2s, r 0.5: the middle of [1s, 2s]
   EXPECT_EQ(schedule.next_delay(tracker), milliseconds(2000));  // 4s, r 0: half
   EXPECT_EQ(schedule.next_delay(tracker), milliseconds(8000));  // 8s, r 1: all of it
+}
+
+TEST(Schedule, TheDelayAfterTheFirstProbeIsScatteredOverTheWholeInterval) {
+  std::vector<double> script = {0.0, 0.5, 0.999, 0.5};
+  for (std::size_t i = 0; i + 1 < script.size(); ++i) {
+    Schedule schedule(Intervals{milliseconds(1000), milliseconds(250), milliseconds(1000), 0.1},
+                      [&, n = std::size_t{0}]() mutable { return n++ == 0 ? script[i] : 0.5; });
+    Tracker tracker(2, 2);
+    tracker.record(make('o'));
+    EXPECT_EQ(schedule.next_delay(tracker), milliseconds(static_cast<long long>(script[i] * 1000 + 0.5))) << i;
+    EXPECT_EQ(schedule.next_delay(tracker), milliseconds(1000)) << "then the usual +-10%";
+  }
 }
 
 TEST(Schedule, ClampsJitterToHalfTheDelay) {
@@ -201,6 +214,7 @@ TEST(Schedule, ClampsJitterToHalfTheDelay) {
                     [] { return 0.0; });
   Tracker tracker(2, 2);
   tracker.record(make('o'));
+  (void)schedule.next_delay(tracker);  // the first: scattered over [0, 1000ms]
   EXPECT_EQ(schedule.next_delay(tracker), milliseconds(500));
 }
 
@@ -209,6 +223,8 @@ TEST(Schedule, DefaultRandomStaysWithinTheJitterBand) {
                     make_default_random());
   Tracker tracker(2, 2);
   tracker.record(make('o'));
+  const auto first = schedule.next_delay(tracker);  // after the first probe: anywhere in [0, 1s]
+  ASSERT_LE(first, milliseconds(1000));
   for (int i = 0; i < 200; ++i) {
     const auto d = schedule.next_delay(tracker);
     ASSERT_GE(d, milliseconds(900));
