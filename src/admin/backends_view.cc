@@ -2,6 +2,7 @@
 #include "admin/backends_view.h"
 
 #include <cstdio>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,16 @@ ordered ages_json(const std::vector<std::pair<std::string, std::int64_t>>& ages)
   return out;
 }
 
+// "950", "1.5k", "12.0M": bytes per second, three significant figures at most.
+std::string rate(double per_second) {
+  const char* units[] = {"", "k", "M", "G", "T"};
+  std::size_t u = 0;
+  while (per_second >= 1000 && u + 1 < std::size(units)) per_second /= 1000, ++u;
+  char text[32];
+  std::snprintf(text, sizeof text, u == 0 ? "%.0f%s" : "%.1f%s", per_second, units[u]);
+  return text;
+}
+
 // "12/3/0/0/0": the counts alone, in the order of the column's title.
 std::string ages_cell(const BackendView& b) {
   if (b.session_ages.empty()) return "-";
@@ -74,7 +85,8 @@ std::string to_json(const BackendsView& view) {
                           {"sessions_total", b.sessions_total},
                           {"connect_failures", b.connect_failures},
                           {"mean_session_age_s", b.mean_session_age_s},
-                          {"slow_start_share", b.slow_start_share}});
+                          {"slow_start_share", b.slow_start_share},
+                          {"bytes_per_s", b.bytes_per_s}});
       if (!b.session_ages.empty()) backends.back()["session_ages"] = ages_json(b.session_ages);
     }
     frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends},
@@ -113,6 +125,7 @@ std::optional<BackendsView> parse_backends_json(std::string_view text, std::stri
         b.connect_failures = get<std::uint64_t>(jb, "connect_failures", 0);
         b.mean_session_age_s = get<double>(jb, "mean_session_age_s", 0);
         b.slow_start_share = get<double>(jb, "slow_start_share", 1);
+        b.bytes_per_s = get<double>(jb, "bytes_per_s", 0);
         if (const auto it = jb.find("session_ages"); it != jb.end() && it->is_object())
           for (const char* label : pool::kSessionAgeLabels)  // youngest first: the parsed object is sorted by key
             if (const auto n = it->find(label); n != it->end() && n->is_number_integer())
@@ -132,7 +145,7 @@ std::string render_table(const BackendsView& view) {
   using Row = std::vector<std::string>;
   std::vector<Row> rows = {
       {"FRONTEND", "BACKEND", "ADDRESS", "STATE", "CHECK", "LAST CHECK", "LATENCY", "AGE", "ACTIVE", "TOTAL",
-       "CONNECT FAILURES", "SESSION AGE", "AGES 1m/10m/1h/6h/+"}};
+       "CONNECT FAILURES", "SESSION AGE", "BYTES/S", "AGES 1m/10m/1h/6h/+"}};
   for (const auto& f : view.frontends) {
     for (const auto& b : f.backends) {
       std::string result = "-", latency = "-", when = "-";
@@ -150,7 +163,8 @@ std::string render_table(const BackendsView& view) {
       rows.push_back({f.name, b.name, b.address, b.state, b.check, result, latency, when,
                       std::to_string(b.active_sessions), std::to_string(b.sessions_total),
                       std::to_string(b.connect_failures),
-                      b.active_sessions ? "~" + millis(b.mean_session_age_s * 1000) : "-", ages_cell(b)});
+                      b.active_sessions ? "~" + millis(b.mean_session_age_s * 1000) : "-", rate(b.bytes_per_s),
+                      ages_cell(b)});
     }
   }
   std::vector<std::size_t> width(rows[0].size(), 0);

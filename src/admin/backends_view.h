@@ -4,7 +4,7 @@
 //   "backends":[{"name":"cp1","address":"127.0.0.1:7001","state":"up","check":"https",
 //     "last_check":{"ok":true,"layer":"","reason":"","latency_ms":1.2,"age_ms":300},
 //     "active_sessions":3,"sessions_total":10,"connect_failures":0,"mean_session_age_s":12.5,
-//     "slow_start_share":1,"session_ages":{"0-1m":2,"1m-10m":1,"10m-1h":0,"1h-6h":0,"6h+":0}}],
+//     "slow_start_share":1,"bytes_per_s":2048,"session_ages":{"0-1m":2,"1m-10m":1,"10m-1h":0,"1h-6h":0,"6h+":0}}],
 //   "session_skew":1.2}]}
 // "last_check" is null until the first probe has finished.
 #pragma once
@@ -37,6 +37,7 @@ struct BackendView {
   std::uint64_t connect_failures = 0;
   double mean_session_age_s = 0;  // of its active sessions: long-pinned sessions show here
   double slow_start_share = 1;    // (0.1..1]: its share of new sessions while it ramps up
+  double bytes_per_s = 0;         // relayed both ways, over about the last second
   // Its active sessions by age, youngest bucket first: ("0-1m", 12), ("1m-10m", 3), ...
   // (pool::kSessionAgeLabels); empty when the daemon did not say.
   std::vector<std::pair<std::string, std::int64_t>> session_ages{};

@@ -127,8 +127,9 @@ void add_status_command(CLI::App& root, int* exit_code) {
       "state of a running kha vip (GET /status from vip.admin): state, priority, master,\n"
       "addresses, tracking; only that when --admin is not given. With -o json (or yaml) and\n"
       "both, one document {\"proxy\": ..., \"vip\": ...}. The table also shows each backend's\n"
-      "mean session age, and a line per frontend whose sessions are skewed or whose backend\n"
-      "is in its slow start.\n"
+      "mean session age, bytes per second and sessions by age (under 1m / 10m / 1h / 6h /\n"
+      "older), and a line per frontend whose sessions are skewed or whose backend is in its\n"
+      "slow start.\n"
       "Exit codes: 0 shown, 1 admin endpoint unreachable or unexpected answer, 2 bad usage.");
   auto o = std::make_shared<StatusOptions>();
   auto* admin = cmd->add_option("--admin", o->admin, "The proxy's admin endpoint HOST:PORT")->capture_default_str();

@@ -115,6 +115,8 @@ class FrontendOwner : public std::enable_shared_from_this<FrontendOwner> {
   // first apply until retire(), as `rebalance:` in the snapshot says.
   void start_rebalancing();
   void rebalance_round();
+  // Each backend's bytes per second since the previous round (BackendStats::bytes_per_second).
+  void sample_rates(const pool::BackendList& list, std::chrono::steady_clock::time_point now);
 
   OwnerContext& context_;
   std::string name_;
@@ -130,6 +132,12 @@ class FrontendOwner : public std::enable_shared_from_this<FrontendOwner> {
   // pointer tells a backend from a new one at the same address.
   std::map<const pool::Backend*, std::pair<std::weak_ptr<pool::Backend>, std::chrono::steady_clock::time_point>>
       up_since_;
+  struct RateSample {
+    std::weak_ptr<pool::Backend> backend;  // tells a backend from a new one at the same address
+    std::uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<const pool::Backend*, RateSample> rate_samples_;
 };
 
 }  // namespace kha::daemon

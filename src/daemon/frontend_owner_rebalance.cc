@@ -1,5 +1,6 @@
 // FrontendOwner's rebalancing rounds: after a backend came back, the fuller backends'
-// surplus sessions are closed a budget at a time (pool/rebalance.h, docs/balance.md).
+// surplus sessions are closed a budget at a time (pool/rebalance.h, docs/balance.md);
+// each round also samples the backends' byte rates.
 #include <algorithm>
 #include <random>
 
@@ -31,6 +32,7 @@ void FrontendOwner::rebalance_round() {
   const auto& r = settings->rebalance;
   const auto list = runtime_->backends().snapshot();
   const auto now = Clock::now();
+  sample_rates(*list, now);
   std::vector<pool::BackendPtr> up;
   std::vector<std::int64_t> sessions;
   bool settled = true;
@@ -61,6 +63,22 @@ void FrontendOwner::rebalance_round() {
     log::debug("rebalance", {{"frontend", name_}, {"backend", up[i]->name()}, {"sessions", std::to_string(sessions[i])},
                              {"closing", std::to_string(plan[i])}, {"frontend_sessions", std::to_string(total)}});
   }
+}
+
+void FrontendOwner::sample_rates(const pool::BackendList& list, Clock::time_point now) {
+  std::map<const pool::Backend*, RateSample> next;
+  for (const auto& b : list) {
+    auto& s = b->stats();
+    const std::uint64_t bytes =
+        s.bytes_to_backend.load(std::memory_order_relaxed) + s.bytes_to_client.load(std::memory_order_relaxed);
+    if (const auto it = rate_samples_.find(b.get()); it != rate_samples_.end() && it->second.backend.lock() == b) {
+      const double seconds = std::chrono::duration<double>(now - it->second.at).count();
+      if (seconds > 0 && bytes >= it->second.bytes)
+        s.bytes_per_second.store(static_cast<double>(bytes - it->second.bytes) / seconds, std::memory_order_relaxed);
+    }
+    next[b.get()] = {b, bytes, now};
+  }
+  rate_samples_ = std::move(next);
 }
 
 }  // namespace kha::daemon

@@ -53,6 +53,9 @@ struct BackendStats {
   // Kept by the workers' idle sweep (a session moves up a bucket within kIdleSweep) and
   // by the session's end; mutable: the registry knows its sessions' backends as const.
   mutable std::array<std::atomic<std::int64_t>, kSessionAgeBounds.size()> aged_sessions{};
+  // Bytes per second relayed both ways, over the frontend owner's last round (about a
+  // second; FrontendOwner::sample_rates); read by /backends and kha status.
+  std::atomic<double> bytes_per_second{0};
   std::atomic<std::uint64_t> sessions_total{0};
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<std::uint64_t> bytes_to_backend{0};

@@ -119,7 +119,7 @@ class AdminOfARunningProxy(unittest.TestCase):
             b = by_name[s.name]
             self.assertEqual(set(b), {"name", "address", "state", "check", "last_check", "active_sessions",
                                       "sessions_total", "connect_failures", "mean_session_age_s", "slow_start_share",
-                                      "session_ages"})
+                                      "bytes_per_s", "session_ages"})
             self.assertEqual(list(b["session_ages"]), ["0-1m", "1m-10m", "10m-1h", "1h-6h", "6h+"])
             self.assertEqual(sum(b["session_ages"].values()), b["active_sessions"])
             self.assertEqual((b["address"], b["check"]), (s.address, "https"))

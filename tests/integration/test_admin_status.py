@@ -21,7 +21,7 @@ DOC = {"frontends": [
         {"name": "cp1", "address": "127.0.0.1:7001", "state": "up", "check": "https",
          "last_check": {"ok": True, "layer": "", "reason": "", "latency_ms": 1.2, "age_ms": 300},
          "active_sessions": 3, "sessions_total": 10, "connect_failures": 0, "mean_session_age_s": 42.0,
-         "slow_start_share": 0.25, "session_ages": {"0-1m": 1, "1m-10m": 0, "10m-1h": 2, "1h-6h": 0, "6h+": 0}},
+         "slow_start_share": 0.25, "bytes_per_s": 2048000.0, "session_ages": {"0-1m": 1, "1m-10m": 0, "10m-1h": 2, "1h-6h": 0, "6h+": 0}},
         {"name": "cp2", "address": "127.0.0.1:7002", "state": "down", "check": "https",
          "last_check": {"ok": False, "layer": "L4", "reason": "connection refused", "latency_ms": 0.2,
                         "age_ms": 2500},
@@ -75,13 +75,13 @@ class Status(unittest.TestCase):
         lines = r.stdout.splitlines()
         self.assertEqual(lines[0].split(), ["FRONTEND", "BACKEND", "ADDRESS", "STATE", "CHECK", "LAST", "CHECK",
                                             "LATENCY", "AGE", "ACTIVE", "TOTAL", "CONNECT", "FAILURES",
-                                            "SESSION", "AGE", "AGES", "1m/10m/1h/6h/+"])
+                                            "SESSION", "AGE", "BYTES/S", "AGES", "1m/10m/1h/6h/+"])
         self.assertEqual(lines[1].split(), ["apiserver", "cp1", "127.0.0.1:7001", "up", "https", "ok", "1.2ms",
-                                            "300ms", "ago", "3", "10", "0", "~42.0s", "1/0/2/0/0"])
+                                            "300ms", "ago", "3", "10", "0", "~42.0s", "2.0M", "1/0/2/0/0"])
         self.assertEqual(lines[2].split(), ["apiserver", "cp2", "127.0.0.1:7002", "down", "https", "L4:",
-                                            "connection", "refused", "0.2ms", "2.5s", "ago", "0", "4", "2", "-", "-"])
+                                            "connection", "refused", "0.2ms", "2.5s", "ago", "0", "4", "2", "-", "0", "-"])
         self.assertEqual(lines[3].split(), ["etcd", "e1", "127.0.0.1:7101", "down", "tcp", "-", "-", "-",
-                                            "0", "0", "5", "-", "-"])
+                                            "0", "0", "5", "-", "0", "-"])
         # cp2 and e1 come without the age and share fields (as from an older kha): defaults, no error.
         self.assertEqual(lines[4:], ["frontend apiserver: cp1 is in its slow start, offered 25% of new sessions",
                                      "frontend apiserver: sessions skewed 3.00x (fullest / emptiest healthy backend)",

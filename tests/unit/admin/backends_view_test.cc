@@ -10,10 +10,10 @@ namespace {
 // The shape the daemon serves on /backends (agreed with the lead).
 const char* kSample =
     R"({"frontends":[{"name":"apiserver","listen":["127.0.0.1:6443"],"all_down":false,"backends":[)"
-    R"({"name":"cp1","address":"127.0.0.1:7001","state":"up","check":"https","last_check":{"ok":true,"layer":"","reason":"","latency_ms":1.2,"age_ms":300},"active_sessions":3,"sessions_total":10,"connect_failures":0,"mean_session_age_s":754.2,"slow_start_share":0.5,"session_ages":{"0-1m":1,"1m-10m":0,"10m-1h":2,"1h-6h":0,"6h+":0}},)"
-    R"({"name":"cp2","address":"127.0.0.1:7002","state":"down","check":"https","last_check":{"ok":false,"layer":"L7","reason":"status 500","latency_ms":2.5,"age_ms":1500},"active_sessions":0,"sessions_total":4,"connect_failures":1,"mean_session_age_s":0.0,"slow_start_share":1.0,"session_ages":{"0-1m":0,"1m-10m":0,"10m-1h":0,"1h-6h":0,"6h+":0}}],"session_skew":3.0},)"
+    R"({"name":"cp1","address":"127.0.0.1:7001","state":"up","check":"https","last_check":{"ok":true,"layer":"","reason":"","latency_ms":1.2,"age_ms":300},"active_sessions":3,"sessions_total":10,"connect_failures":0,"mean_session_age_s":754.2,"slow_start_share":0.5,"bytes_per_s":1536.0,"session_ages":{"0-1m":1,"1m-10m":0,"10m-1h":2,"1h-6h":0,"6h+":0}},)"
+    R"({"name":"cp2","address":"127.0.0.1:7002","state":"down","check":"https","last_check":{"ok":false,"layer":"L7","reason":"status 500","latency_ms":2.5,"age_ms":1500},"active_sessions":0,"sessions_total":4,"connect_failures":1,"mean_session_age_s":0.0,"slow_start_share":1.0,"bytes_per_s":0.0,"session_ages":{"0-1m":0,"1m-10m":0,"10m-1h":0,"1h-6h":0,"6h+":0}}],"session_skew":3.0},)"
     R"({"name":"etcd","listen":["127.0.0.1:2379"],"all_down":true,"backends":[)"
-    R"({"name":"e1","address":"127.0.0.1:7101","state":"down","check":"tcp","last_check":null,"active_sessions":0,"sessions_total":0,"connect_failures":12,"mean_session_age_s":0.0,"slow_start_share":1.0}],"session_skew":1.0}]})";
+    R"({"name":"e1","address":"127.0.0.1:7101","state":"down","check":"tcp","last_check":null,"active_sessions":0,"sessions_total":0,"connect_failures":12,"mean_session_age_s":0.0,"slow_start_share":1.0,"bytes_per_s":0.0}],"session_skew":1.0}]})";
 
 TEST(BackendsView, ParsesTheAgreedShape) {
   std::string why;
@@ -30,6 +30,7 @@ TEST(BackendsView, ParsesTheAgreedShape) {
   EXPECT_EQ(cp1.sessions_total, 10u);
   EXPECT_DOUBLE_EQ(cp1.mean_session_age_s, 754.2);
   EXPECT_DOUBLE_EQ(cp1.slow_start_share, 0.5);
+  EXPECT_DOUBLE_EQ(cp1.bytes_per_s, 1536.0);
   // Youngest first, whatever order the parser keeps keys in.
   using Ages = std::vector<std::pair<std::string, std::int64_t>>;
   EXPECT_EQ(cp1.session_ages, (Ages{{"0-1m", 1}, {"1m-10m", 0}, {"10m-1h", 2}, {"1h-6h", 0}, {"6h+", 0}}));
@@ -51,10 +52,10 @@ TEST(BackendsView, RendersTable) {
   const auto v = parse_backends_json(kSample, nullptr);
   ASSERT_TRUE(v);
   EXPECT_EQ(render_table(*v),
-            "FRONTEND   BACKEND  ADDRESS         STATE  CHECK  LAST CHECK      LATENCY  AGE        ACTIVE  TOTAL  CONNECT FAILURES  SESSION AGE  AGES 1m/10m/1h/6h/+\n"
-            "apiserver  cp1      127.0.0.1:7001  up     https  ok              1.2ms    300ms ago  3       10     0                 ~13m         1/0/2/0/0\n"
-            "apiserver  cp2      127.0.0.1:7002  down   https  L7: status 500  2.5ms    1.5s ago   0       4      1                 -            0/0/0/0/0\n"
-            "etcd       e1       127.0.0.1:7101  down   tcp    -               -        -          0       0      12                -            -\n"
+            "FRONTEND   BACKEND  ADDRESS         STATE  CHECK  LAST CHECK      LATENCY  AGE        ACTIVE  TOTAL  CONNECT FAILURES  SESSION AGE  BYTES/S  AGES 1m/10m/1h/6h/+\n"
+            "apiserver  cp1      127.0.0.1:7001  up     https  ok              1.2ms    300ms ago  3       10     0                 ~13m         1.5k     1/0/2/0/0\n"
+            "apiserver  cp2      127.0.0.1:7002  down   https  L7: status 500  2.5ms    1.5s ago   0       4      1                 -            0        0/0/0/0/0\n"
+            "etcd       e1       127.0.0.1:7101  down   tcp    -               -        -          0       0      12                -            0        -\n"
             "frontend apiserver: cp1 is in its slow start, offered 50% of new sessions\n"
             "frontend apiserver: sessions skewed 3.00x (fullest / emptiest healthy backend)\n"
             "frontend etcd: every backend is down; connections try all of them\n");
