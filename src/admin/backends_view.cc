@@ -51,8 +51,11 @@ ordered ages_json(const std::vector<std::pair<std::string, std::int64_t>>& ages)
   return out;
 }
 
-// "950", "1.5k", "12.0M": bytes per second, three significant figures at most.
+// "950", "1.5k", "12.0M": bytes per second, at most "999.9T".
 std::string rate(double per_second) {
+  // What a broken or hostile endpoint may send (kha status reads any): not a rate.
+  if (!(per_second >= 0)) return "?";
+  if (per_second >= 1e15) return ">999T";
   const char* units[] = {"", "k", "M", "G", "T"};
   std::size_t u = 0;
   while (per_second >= 1000 && u + 1 < std::size(units)) per_second /= 1000, ++u;

@@ -69,5 +69,25 @@ TEST(BackendsView, RejectsWhatIsNotTheDocument) {
   EXPECT_FALSE(parse_backends_json(R"({"frontends":[{"name":1}]})", &why));
 }
 
+// `kha status` reads whatever the endpoint it is pointed at sends: the new fields from a
+// hostile or broken peer render as text, never past their cell, never as a crash.
+TEST(BackendsView, HostileRatesAndAgesRenderSafely) {
+  std::string why;
+  const auto v = parse_backends_json(
+      R"({"frontends":[{"name":"f","backends":[)"
+      R"({"name":"a","bytes_per_s":1e308,"session_ages":{"6h+":9223372036854775807,"0-1m":"many","x":1,"1m-10m":-3}},)"
+      R"({"name":"b","bytes_per_s":-5,"session_ages":[1,2]}]}]})",
+      &why);
+  ASSERT_TRUE(v) << why;
+  const auto& a = v->frontends[0].backends[0];
+  using Ages = std::vector<std::pair<std::string, std::int64_t>>;
+  EXPECT_EQ(a.session_ages, (Ages{{"1m-10m", -3}, {"6h+", 9223372036854775807}})) << "known labels, integers only, in order";
+  EXPECT_TRUE(v->frontends[0].backends[1].session_ages.empty()) << "not an object: ignored";
+  const std::string table = render_table(*v);
+  EXPECT_NE(table.find(" >999T "), std::string::npos) << "a huge rate is capped, not cut: " << table;
+  EXPECT_NE(table.find("-3/9223372036854775807"), std::string::npos);
+  EXPECT_NE(table.find(" ? "), std::string::npos) << "a negative rate is not a rate: " << table;
+}
+
 }  // namespace
 }  // namespace kha::admin
