@@ -91,6 +91,7 @@ std::string to_json(const BackendsView& view) {
                           {"slow_start_share", b.slow_start_share},
                           {"bytes_per_s", b.bytes_per_s}});
       if (!b.session_ages.empty()) backends.back()["session_ages"] = ages_json(b.session_ages);
+      if (!b.resolved.empty()) backends.back()["resolved"] = b.resolved;
     }
     frontends.push_back({{"name", f.name}, {"listen", f.listen}, {"all_down", f.all_down}, {"backends", backends},
                          {"session_skew", f.session_skew}});
@@ -112,6 +113,9 @@ std::optional<BackendsView> parse_backends_json(std::string_view text, std::stri
         BackendView b;
         b.name = get<std::string>(jb, "name", "");
         b.address = get<std::string>(jb, "address", "");
+        if (const auto it = jb.find("resolved"); it != jb.end() && it->is_array())
+          for (const auto& a : *it)
+            if (a.is_string()) b.resolved.push_back(a.get<std::string>());
         b.state = get<std::string>(jb, "state", "");
         b.check = get<std::string>(jb, "check", "");
         if (const auto it = jb.find("last_check"); it != jb.end() && it->is_object()) {
@@ -144,6 +148,20 @@ std::optional<BackendsView> parse_backends_json(std::string_view text, std::stri
   }
 }
 
+namespace {
+
+// "apiserver.example:6443 (10.0.0.1, 10.0.0.2)": a name with what it resolved to (at
+// most three shown: the cell stays a cell whatever the endpoint sent).
+std::string address_cell(const BackendView& b) {
+  if (b.resolved.empty()) return b.address;
+  std::string out = b.address + " (";
+  for (std::size_t i = 0; i < b.resolved.size() && i < 3; ++i) out += (i ? ", " : "") + b.resolved[i].substr(0, 45);
+  if (b.resolved.size() > 3) out += ", +" + std::to_string(b.resolved.size() - 3);
+  return out + ")";
+}
+
+}  // namespace
+
 std::string render_table(const BackendsView& view) {
   using Row = std::vector<std::string>;
   std::vector<Row> rows = {
@@ -163,7 +181,7 @@ std::string render_table(const BackendsView& view) {
         latency = millis(c.latency_ms);
         when = age(c.age_ms);
       }
-      rows.push_back({f.name, b.name, b.address, b.state, b.check, result, latency, when,
+      rows.push_back({f.name, b.name, address_cell(b), b.state, b.check, result, latency, when,
                       std::to_string(b.active_sessions), std::to_string(b.sessions_total),
                       std::to_string(b.connect_failures),
                       b.active_sessions ? "~" + millis(b.mean_session_age_s * 1000) : "-", rate(b.bytes_per_s),

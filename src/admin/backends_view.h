@@ -41,6 +41,9 @@ struct BackendView {
   // Its active sessions by age, youngest bucket first: ("0-1m", 12), ("1m-10m", 3), ...
   // (pool::kSessionAgeLabels); empty when the daemon did not say.
   std::vector<std::pair<std::string, std::int64_t>> session_ages{};
+  // What a backend given by name resolved to (the addresses its checker and sessions
+  // use); empty for an IP literal, and while a name has not resolved yet.
+  std::vector<std::string> resolved{};
 };
 
 struct FrontendView {

@@ -35,6 +35,8 @@ const std::vector<Setting<Frontend>>& frontend_settings() {
       setting<F>("max_connect_attempts", [](const F& f) { return f.max_connect_attempts; }, Part::DataPath),
       setting<F>("max_sessions", [](const F& f) { return f.max_sessions; }, Part::DataPath),
       setting<F>("slow_start", [](const F& f) { return f.slow_start; }, Part::DataPath),
+      // Restarting the checkers re-resolves every named backend at the new interval.
+      setting<F>("resolve_interval", [](const F& f) { return f.resolve_interval; }, Part::Checks),
       setting<F>("timeouts.connect", [](const F& f) { return f.timeouts.connect; }, Part::DataPath),
       setting<F>("timeouts.client_idle", [](const F& f) { return f.timeouts.client_idle; }, Part::DataPath),
       setting<F>("timeouts.server_idle", [](const F& f) { return f.timeouts.server_idle; }, Part::DataPath),

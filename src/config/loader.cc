@@ -164,6 +164,7 @@ const Fields<Frontend> kFrontendFields = {
     scalar("max_connect_attempts", &Frontend::max_connect_attempts),
     scalar("max_sessions", &Frontend::max_sessions),
     scalar("slow_start", &Frontend::slow_start),
+    scalar("resolve_interval", &Frontend::resolve_interval),
     nested("timeouts", &Frontend::timeouts, &kTimeoutFields),
     nested("hedge", &Frontend::hedge, &kHedgeFields),
     nested("rebalance", &Frontend::rebalance, &kRebalanceFields),

@@ -116,6 +116,9 @@ struct Frontend {
   // sessions growing from 10% to all over this time, so that a restarted apiserver with
   // cold caches is not handed every reconnect at once (HAProxy's slowstart).
   Millis slow_start = 0s;
+  // 1s..1h: how often a backend given by name is resolved again (also at once when its
+  // check fails); the checker and the data path use what it resolved to (pool/resolution.h).
+  Millis resolve_interval = 30s;
   Timeouts timeouts;
   Hedge hedge;
   Rebalance rebalance;

@@ -201,6 +201,7 @@ void Checker::frontend(std::size_t i, const Frontend& f, std::map<std::string, s
   at_least(p + ".max_connect_attempts", f.max_connect_attempts, 1);
   within(p + ".max_sessions", f.max_sessions, 0, 1000000);
   within(p + ".slow_start", f.slow_start, 0ms, 1h);
+  within(p + ".resolve_interval", f.resolve_interval, 1s, 1h);
   within(p + ".close_on_down_spread", f.close_on_down_spread, 0ms, 1min);
   within(p + ".timeouts.connect", f.timeouts.connect, 1ms, 5min);
   within(p + ".timeouts.client_idle", f.timeouts.client_idle, 1ms, 24h);

@@ -224,6 +224,7 @@ admin::BackendsView AdminWiring::view() const {
       bv.mean_session_age_s = mean_session_age_s(b->stats(), now);
       bv.slow_start_share = b->admit(now, settings->slow_start);
       bv.bytes_per_s = b->stats().bytes_per_second.load(std::memory_order_relaxed);
+      bv.resolved = *b->resolved();
       const auto ages = b->stats().session_ages();
       for (std::size_t i = 0; i < ages.size(); ++i) bv.session_ages.emplace_back(pool::kSessionAgeLabels[i], ages[i]);
       f.backends.push_back(std::move(bv));

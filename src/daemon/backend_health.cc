@@ -2,6 +2,7 @@
 #include "daemon/backend_health.h"
 
 #include "common/log.h"
+#include "pool/resolution.h"
 
 namespace kha::daemon {
 
@@ -42,6 +43,12 @@ std::string BackendHealth::add(const proxy::FrontendPtr& frontend) {
 
 std::string BackendHealth::add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend) {
   const auto& addr = backend->address();
+  const pool::Backend* key = backend.get();
+  remove_backend(key);
+  Entry& e = entries_[key];
+  e.backend = backend;
+  e.frontend = frontend;
+  e.ticket = ++tickets_;
   asio::error_code ec;
   if (auto ip = asio::ip::make_address(addr.host, ec); !ec) {
     start_checker(frontend, backend, tcp::endpoint(ip, addr.port));
@@ -49,44 +56,110 @@ std::string BackendHealth::add_backend(const proxy::FrontendPtr& frontend, const
   }
   // A name: getaddrinfo blocks, and the main loop runs every checker, discovery and
   // the admin endpoint, so it must not wait on DNS. Asio's resolver runs getaddrinfo
-  // on a thread of its own and completes here, on the main thread. Until then the
-  // backend has an entry without a checker; a reload or removal meanwhile replaces
-  // the entry, and the late answer (another ticket) is dropped.
-  const pool::Backend* key = backend.get();
-  remove_backend(key);
-  const std::uint64_t ticket = ++tickets_;
-  entries_[key] = Entry{backend, nullptr, std::nullopt, ticket};
+  // on a thread of its own and completes here, on the main thread (resolve_name). A
+  // backend that resolved before (a reload restarting its checker) is checked at once
+  // on what it resolved to, and resolved again now.
+  e.resolve_timer = std::make_shared<asio::steady_timer>(main_);
+  if (const auto known = backend->resolved(); !known->empty())
+    start_checker(frontend, backend, tcp::endpoint(asio::ip::make_address(known->front()), addr.port));
+  resolve_name(key, e.ticket);
+  return {};
+}
+
+void BackendHealth::resolve_name(const pool::Backend* key, std::uint64_t ticket) {
+  auto it = entries_.find(key);
+  if (stopped_ || it == entries_.end() || it->second.ticket != ticket || it->second.resolving) return;
+  auto backend = it->second.backend.lock();
+  if (!backend) return;
+  it->second.resolving = true;
+  it->second.last_resolve = std::chrono::steady_clock::now();
   auto resolver = std::make_shared<tcp::resolver>(main_);
   std::weak_ptr<BackendHealth> self = weak_from_this();
-  std::weak_ptr<proxy::FrontendRuntime> weak_frontend = frontend;
-  std::weak_ptr<pool::Backend> weak_backend = backend;
-  resolver->async_resolve(
-      addr.host, std::to_string(addr.port),
-      [resolver, self, weak_frontend, weak_backend, ticket](const asio::error_code& error,
-                                                            const tcp::resolver::results_type& results) {
-        auto health = self.lock();
-        auto fe = weak_frontend.lock();
-        auto b = weak_backend.lock();
-        if (!health || !fe || !b || health->stopped_) return;
-        auto it = health->entries_.find(b.get());
-        if (it == health->entries_.end() || it->second.ticket != ticket) return;  // replaced or removed meanwhile
-        if (!error && !results.empty()) return health->start_checker(fe, b, results.begin()->endpoint());
-        it->second.resolve_failed = true;
-        b->set_up(false);  // unchecked and unreachable: no new session is sent there while others are up
-        log::warn("backend_resolve_failed",
-                  {{"frontend", fe->name()}, {"backend", b->name()}, {"host", b->address().host},
-                   {"error", error ? error.message() : "no address"}, {"action", "retrying in 1s"}});
-        auto retry = std::make_shared<asio::steady_timer>(health->main_, std::chrono::seconds(1));
-        retry->async_wait([retry, self, weak_frontend, weak_backend, ticket](const asio::error_code& waited) {
-          auto h = self.lock();
-          auto f = weak_frontend.lock();
-          auto bb = weak_backend.lock();
-          if (waited || !h || !f || !bb || h->stopped_) return;
-          auto e = h->entries_.find(bb.get());
-          if (e != h->entries_.end() && e->second.ticket == ticket) (void)h->add_backend(f, bb);
-        });
-      });
-  return {};
+  resolver->async_resolve(backend->address().host, std::to_string(backend->address().port),
+                          [resolver, self, key, ticket](const asio::error_code& error,
+                                                        const tcp::resolver::results_type& results) {
+                            auto health = self.lock();
+                            if (!health || health->stopped_) return;
+                            std::vector<std::string> found;
+                            if (!error)
+                              for (const auto& r : results) found.push_back(r.endpoint().address().to_string());
+                            health->resolved(key, ticket, std::move(found), error ? error.message() : "no address");
+                          });
+}
+
+void BackendHealth::resolved(const pool::Backend* key, std::uint64_t ticket, std::vector<std::string> found,
+                             const std::string& error) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.ticket != ticket) return;  // replaced or removed meanwhile
+  Entry& e = it->second;
+  e.resolving = false;
+  auto b = e.backend.lock();
+  auto fe = e.frontend.lock();
+  if (!b || !fe) return;
+  const auto previous = b->resolved();
+  const pool::Resolution r = pool::judge_resolution(*previous, std::move(found));
+  const std::string& fe_name = fe->name();
+  const std::string& host = b->address().host;
+  const auto interval = fe->settings()->resolve_interval;
+  auto next = interval;
+  switch (r.event) {
+    case pool::ResolutionEvent::First:
+    case pool::ResolutionEvent::Changed: {
+      const bool first = r.event == pool::ResolutionEvent::First;
+      if (first)
+        log::info("backend_resolved", {{"frontend", fe_name}, {"backend", b->name()}, {"host", host},
+                                       {"addresses", pool::join_addresses(r.publish)}});
+      else
+        log::warn("backend_address_changed",
+                  {{"frontend", fe_name}, {"backend", b->name()}, {"host", host}, {"from", pool::join_addresses(*previous)},
+                   {"to", pool::join_addresses(r.publish)}, {"action", "checking and connecting to the new addresses"}});
+      b->set_resolved(r.publish);
+      start_checker(fe, b, tcp::endpoint(asio::ip::make_address(r.publish.front()), b->address().port));
+      break;
+    }
+    case pool::ResolutionEvent::Unchanged: break;
+    case pool::ResolutionEvent::FailedKeeping:
+      next = std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(5));
+      if (!e.resolve_failed)
+        log::warn("backend_resolve_failed", {{"frontend", fe_name}, {"backend", b->name()}, {"host", host}, {"error", error},
+                                             {"action", "keeping " + pool::join_addresses(*previous)}});
+      break;
+    case pool::ResolutionEvent::FailedNone:
+      next = std::chrono::seconds(1);
+      if (e.checker) e.checker->stop();
+      e.checker = nullptr;
+      b->set_up(false);  // unchecked and unreachable: no new session is sent there while others are up
+      if (!e.resolve_failed)
+        log::warn("backend_resolve_failed", {{"frontend", fe_name}, {"backend", b->name()}, {"host", host}, {"error", error},
+                                             {"action", "retrying every 1s"}});
+      break;
+  }
+  const bool failed = r.event == pool::ResolutionEvent::FailedKeeping || r.event == pool::ResolutionEvent::FailedNone;
+  if (e.resolve_failed && !failed)
+    log::info("backend_resolve_recovered", {{"frontend", fe_name}, {"backend", b->name()}, {"host", host},
+                                            {"addresses", pool::join_addresses(*b->resolved())}});
+  e.resolve_failed = failed;
+  e.unresolved = r.event == pool::ResolutionEvent::FailedNone;
+  schedule_resolve(e, std::chrono::steady_clock::now() + next);
+}
+
+void BackendHealth::schedule_resolve(Entry& e, std::chrono::steady_clock::time_point at) {
+  if (!e.resolve_timer || e.resolving) return;
+  e.resolve_timer->expires_at(at);
+  std::weak_ptr<BackendHealth> self = weak_from_this();
+  auto backend = e.backend.lock();
+  e.resolve_timer->async_wait([self, key = backend.get(), ticket = e.ticket](const asio::error_code& waited) {
+    if (waited) return;  // cancelled: rescheduled, removed or stopped
+    if (auto health = self.lock()) health->resolve_name(key, ticket);
+  });
+}
+
+void BackendHealth::resolve_soon(const pool::Backend* key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second.resolve_timer) return;  // an IP literal
+  // A failed check may mean the name points elsewhere now; at most once a second.
+  schedule_resolve(it->second, std::max(std::chrono::steady_clock::now(),
+                                        it->second.last_resolve + std::chrono::seconds(1)));
 }
 
 void BackendHealth::start_checker(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend,
@@ -118,6 +191,7 @@ void BackendHealth::start_checker(const proxy::FrontendPtr& frontend, const pool
           log::info("backend_available", {{"frontend", frontend_name}, {"backend", b->name()}});
         if (on_transition) on_transition(frontend_name, b->name(), t);
         if (t.to == health::State::Down && t.from == health::State::Up && close_on_down) on_down_(b, t);
+        if (t.to == health::State::Down) resolve_soon(b.get());
       });
   const pool::Backend* key = backend.get();
   checker->set_on_outcome([this, key, frontend_name, name = backend->name()](const health::Outcome& o) {
@@ -126,14 +200,16 @@ void BackendHealth::start_checker(const proxy::FrontendPtr& frontend, const pool
     if (on_outcome) on_outcome(frontend_name, name, o);
   });
   if (started_) checker->start();
-  remove_backend(key);
-  entries_[key] = Entry{backend, std::move(checker), std::nullopt, ++tickets_};
+  Entry& e = entries_[key];  // made by add_backend: keeps its ticket and resolution
+  if (e.checker) e.checker->stop();
+  e.checker = std::move(checker);
 }
 
 void BackendHealth::remove_backend(const pool::Backend* backend) {
   auto it = entries_.find(backend);
   if (it == entries_.end()) return;
   if (it->second.checker) it->second.checker->stop();
+  if (it->second.resolve_timer) it->second.resolve_timer->cancel();
   entries_.erase(it);
 }
 
@@ -145,13 +221,15 @@ void BackendHealth::start() {
 
 void BackendHealth::stop() {
   stopped_ = true;
-  for (auto& [_, e] : entries_)
+  for (auto& [_, e] : entries_) {
     if (e.checker) e.checker->stop();
+    if (e.resolve_timer) e.resolve_timer->cancel();  // a pending resolution must not hold the loop open
+  }
 }
 
 bool BackendHealth::first_round_done() const {
   for (const auto& [_, e] : entries_) {
-    if (e.resolve_failed) continue;  // decided: down until its name resolves
+    if (e.unresolved) continue;  // decided: down until its name resolves
     if (!e.checker || e.checker->state() == health::State::Unknown) return false;
   }
   return true;

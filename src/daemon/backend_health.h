@@ -43,8 +43,10 @@ class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
   std::string add(const proxy::FrontendPtr& frontend);
   // One backend (reload): a new checker, started at once when start() already ran.
   // Replaces the backend's previous checker, if any (changed check settings). A
-  // backend given by name gets its checker once the name resolves, off the main loop
-  // (retried every second while it does not; the backend is down meanwhile).
+  // backend given by name is resolved off the main loop, then every resolve_interval
+  // and soon after a failed check; what it resolves to is published on the backend
+  // (pool::Backend::resolved, the view the data path connects to) and checked. A name
+  // that never resolved leaves the backend down, retried every second.
   std::string add_backend(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend);
   // Stops and forgets the checker of `backend` (removed by reload).
   void remove_backend(const pool::Backend* backend);
@@ -61,13 +63,26 @@ class BackendHealth : public std::enable_shared_from_this<BackendHealth> {
  private:
   struct Entry {
     std::weak_ptr<pool::Backend> backend;
-    std::shared_ptr<health::Checker> checker;  // null while the backend's name resolves
+    std::weak_ptr<proxy::FrontendRuntime> frontend;
+    std::shared_ptr<health::Checker> checker;  // null while the backend's name has not resolved
     std::optional<std::chrono::steady_clock::time_point> last_outcome_at;
     std::uint64_t ticket = 0;     // which add_backend made it: a late resolver answer for another is dropped
-    bool resolve_failed = false;  // the name did not resolve (the backend is down; retried)
+    // A backend given by name: its next resolution (null for an IP literal).
+    std::shared_ptr<asio::steady_timer> resolve_timer;
+    std::chrono::steady_clock::time_point last_resolve{};
+    bool resolving = false;       // an answer is awaited
+    bool resolve_failed = false;  // the last lookup failed (logged once per streak)
+    bool unresolved = false;      // ... and the name never resolved: the backend is down, retried every second
   };
   void start_checker(const proxy::FrontendPtr& frontend, const pool::BackendPtr& backend,
                      const asio::ip::tcp::endpoint& endpoint);
+  // A named backend's lookup, its answer (pool::judge_resolution decides: publish and
+  // restart the checker, keep, or leave down), and the next one.
+  void resolve_name(const pool::Backend* key, std::uint64_t ticket);
+  void resolved(const pool::Backend* key, std::uint64_t ticket, std::vector<std::string> found, const std::string& error);
+  void schedule_resolve(Entry& e, std::chrono::steady_clock::time_point at);
+  // After a failed check: the name may point elsewhere now.
+  void resolve_soon(const pool::Backend* key);
   asio::io_context& main_;
   OnDown on_down_;
   std::unordered_map<const pool::Backend*, Entry> entries_;

@@ -102,12 +102,28 @@ class Backend {
                             slow_start);
   }
 
+  // The addresses its name resolves to (canonical IP texts, the resolver's order): the
+  // one view its checker and the data path share, published by the frontend's owner
+  // (daemon/backend_health.h: at start, on a schedule, after a failure). Empty for an IP
+  // literal and before a name's first answer. Any thread; a session reads it per connect.
+  std::shared_ptr<const std::vector<std::string>> resolved() const {
+    std::lock_guard lock(resolved_mutex_);
+    return resolved_;
+  }
+  void set_resolved(std::vector<std::string> addresses) {
+    auto fresh = std::make_shared<const std::vector<std::string>>(std::move(addresses));
+    std::lock_guard lock(resolved_mutex_);
+    resolved_ = std::move(fresh);
+  }
+
   BackendStats& stats() { return stats_; }
   const BackendStats& stats() const { return stats_; }
 
  private:
   std::string name_;
   HostPort address_;
+  mutable std::mutex resolved_mutex_;
+  std::shared_ptr<const std::vector<std::string>> resolved_ = std::make_shared<const std::vector<std::string>>();
   std::atomic<bool> up_{true};
   std::atomic<bool> removed_{false};
   std::atomic<std::int64_t> ramp_start_ns_{0};  // steady_clock ticks; 0 = not ramping

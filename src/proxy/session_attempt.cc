@@ -111,7 +111,18 @@ void Session::start_attempt(Hedge hedge) {
   Attempt& a = *r.attempts.emplace_back(std::make_unique<Attempt>(hub_, *this, std::move(backend)));
   const auto& addr = a.backend->address();
   if (auto endpoint = literal_endpoint(addr)) return connect_attempt(a, *endpoint);
-  // A name: resolved off the worker thread; the race goes on meanwhile.
+  // A name: the addresses its owner resolved it to, the ones its checker probes
+  // (pool::Backend::resolved), tried in order.
+  if (const auto resolved = a.backend->resolved(); !resolved->empty()) {
+    for (const auto& ip : *resolved)
+      if (auto endpoint = literal_endpoint(HostPort{ip, addr.port})) a.addresses.push_back(*endpoint);
+    if (!a.addresses.empty()) {
+      a.next_address = 1;
+      return connect_attempt(a, a.addresses.front());
+    }
+  }
+  // Not resolved yet (the first answer is pending): resolved here, off the worker
+  // thread; the race goes on meanwhile.
   a.alive = std::make_shared<char>();
   hub_.resolve(addr.host, addr.port,
                [&a, alive = std::weak_ptr<char>(a.alive)](const std::error_code& ec, std::vector<tcp::endpoint> found) {

@@ -89,5 +89,43 @@ TEST(BackendsView, HostileRatesAndAgesRenderSafely) {
   EXPECT_NE(table.find(" ? "), std::string::npos) << "a negative rate is not a rate: " << table;
 }
 
+TEST(BackendsView, ANameShowsWhatItResolvedTo) {
+  BackendsView view;
+  FrontendView f;
+  f.name = "api";
+  BackendView named;
+  named.name = "lb";
+  named.address = "apiserver.example:6443";
+  named.resolved = {"10.0.0.1", "10.0.0.2"};
+  BackendView literal;
+  literal.name = "cp1";
+  literal.address = "10.0.0.9:6443";
+  f.backends = {named, literal};
+  view.frontends = {f};
+  const std::string text = to_json(view);
+  EXPECT_NE(text.find(R"("resolved":["10.0.0.1","10.0.0.2"])"), std::string::npos) << text;
+  EXPECT_EQ(text.find("resolved", text.find("cp1")), std::string::npos) << "an IP literal has no resolved list: " << text;
+  std::string why;
+  const auto back = parse_backends_json(text, &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->frontends[0].backends[0].resolved, named.resolved);
+  const std::string table = render_table(*back);
+  EXPECT_NE(table.find("apiserver.example:6443 (10.0.0.1, 10.0.0.2)"), std::string::npos) << table;
+}
+
+TEST(BackendsView, AHostileResolvedListStaysACell) {
+  std::string list;
+  for (int i = 0; i < 1000; ++i) list += std::string(i ? "," : "") + "\"10.0.0." + std::to_string(i) + "\"";
+  std::string why;
+  const auto v = parse_backends_json(R"({"frontends":[{"name":"f","backends":[{"name":"a","address":"x:1","resolved":[)" +
+                                         list + R"(,7,null]},{"name":"b","resolved":"10.0.0.1"}]}]})",
+                                     &why);
+  ASSERT_TRUE(v) << why;
+  EXPECT_EQ(v->frontends[0].backends[0].resolved.size(), 1000u) << "strings only";
+  EXPECT_TRUE(v->frontends[0].backends[1].resolved.empty()) << "not a list: ignored";
+  const std::string table = render_table(*v);
+  EXPECT_NE(table.find("x:1 (10.0.0.0, 10.0.0.1, 10.0.0.2, +997)"), std::string::npos) << table;
+}
+
 }  // namespace
 }  // namespace kha::admin

@@ -148,6 +148,8 @@ INSTANTIATE_TEST_SUITE_P(
         Rule{"IntervalAbsurd", doc("    health: {interval: 1000000000h}\n"),
              "c.yaml:6:24: frontends[0].health.interval: expected a duration of at most 1000000h, got \"1000000000h\""},
         Rule{"SlowStartBounded", doc("    slow_start: 2h\n"), "c.yaml:6:17: frontends[0].slow_start: must be 0ms..1h, got 2h"},
+        Rule{"ResolveIntervalBounded", doc("    resolve_interval: 0s\n"),
+             "c.yaml:6:23: frontends[0].resolve_interval: must be 1s..1h, got 0ms"},
         Rule{"DownIntervalMaxBounded", doc("    health: {down_interval_max: 2h}\n"),
              "c.yaml:6:33: frontends[0].health.down_interval_max: must be 1ms..1h, got 2h"},
         Rule{"CloseSpreadBounded", doc("    close_on_down_spread: 2m\n"),
