@@ -25,9 +25,8 @@ config::Frontend FrontendOwner::with_backends(const std::vector<HostPort>& set) 
 // wildcard), so the list and watch reach whichever apiserver kha considers up.
 std::string FrontendOwner::start_discovery(const config::Frontend& f) {
   if (f.discovery.kubeconfig.empty()) return {};
-  std::string why;
-  auto kc = load_kubeconfig(f.discovery.kubeconfig, &why);
-  if (!kc) return "frontend " + name_ + ": discovery: " + why;
+  auto kc = load_kubeconfig(f.discovery.kubeconfig);
+  if (!kc) return "frontend " + name_ + ": discovery.kubeconfig: " + kc.errors().front().to_string();
   const auto it = f.listen.empty() ? listeners_.end() : listeners_.find(config::normalise_address(f.listen.front()));
   if (it == listeners_.end() || it->second.endpoints.empty())
     return "frontend " + name_ + ": discovery: no listener to connect to";
@@ -38,7 +37,7 @@ std::string FrontendOwner::start_discovery(const config::Frontend& f) {
   // Weak: a discovery callback may run after a reload removed the frontend.
   std::weak_ptr<FrontendOwner> self = weak_from_this();
   discovery_ = std::make_unique<Discovery>(
-      context_.main, name_, HostPort{e.address().to_string(), e.port()}, f.discovery, std::move(*kc),
+      context_.main, name_, HostPort{e.address().to_string(), e.port()}, f.discovery, std::move(kc).value(),
       [self](const std::vector<HostPort>& set) {
         if (auto owner = self.lock()) owner->on_discovered(set);
       },

@@ -2,8 +2,9 @@
 // trust, client identity, token), with the PEM texts loaded.
 #pragma once
 
-#include <optional>
 #include <string>
+
+#include "common/result.h"
 
 namespace kha::daemon {
 
@@ -19,7 +20,8 @@ struct Kubeconfig {
   std::string token;              // bearer token ("" = none)
 };
 
-// Parses `path`. Errors name the file and the key ("kubeconfig /x: users[0].user.client-key: cannot read ...").
-std::optional<Kubeconfig> load_kubeconfig(const std::string& path, std::string* error);
+// Parses `path`. A problem is a Diagnostic at its line and key
+// ("/x:9:11: users[u].user.client-key: cannot read /x/nope.key").
+Result<Kubeconfig> load_kubeconfig(const std::string& path);
 
 }  // namespace kha::daemon

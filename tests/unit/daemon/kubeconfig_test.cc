@@ -50,9 +50,9 @@ users:
 - name: u
   user: {client-certificate: client.crt, client-key: client.key, tokenFile: token}
 )");
-  std::string error;
-  const auto kc = load_kubeconfig(path, &error);
-  ASSERT_TRUE(kc) << error;
+  const auto loaded = load_kubeconfig(path);
+  ASSERT_TRUE(loaded) << format_diagnostics(loaded.errors());
+  const Kubeconfig* kc = &loaded.value();
   EXPECT_EQ(kc->server, "https://[fd00::1]:6443");
   EXPECT_EQ(kc->server_host, "fd00::1");
   EXPECT_EQ(kc->ca_pem, "CA PEM");
@@ -62,26 +62,38 @@ users:
   EXPECT_FALSE(kc->insecure_skip_verify);
 }
 
-TEST_F(KubeconfigTest, ErrorsNameTheFileAndTheKey) {
-  std::string error;
-  EXPECT_FALSE(load_kubeconfig(write("a", std::string(kContexts) + "clusters:\n- name: c\n  cluster: {server: \"http://x:1\"}\n"),
-                               &error));
-  EXPECT_EQ(error, "kubeconfig " + (dir_ / "a").string() +
-                       ": clusters[c].cluster.server: expected https://host:port, got 'http://x:1'");
-  EXPECT_FALSE(load_kubeconfig(
-      write("b", std::string(kContexts) +
-                     "clusters:\n- name: c\n  cluster: {server: \"https://x:1\", certificate-authority-data: \"!!\"}\n"),
-      &error));
-  EXPECT_EQ(error, "kubeconfig " + (dir_ / "b").string() +
-                       ": clusters[c].cluster.certificate-authority-data: not valid base64");
-  EXPECT_FALSE(load_kubeconfig(
-      write("c", std::string(kContexts) + "clusters:\n- name: c\n  cluster: {server: \"https://x:1\"}\n"
-                                          "users:\n- name: u\n  user: {client-key: nope.key}\n"),
-      &error));
-  EXPECT_EQ(error, "kubeconfig " + (dir_ / "c").string() + ": users[u].user.client-key: cannot read " +
-                       (dir_ / "nope.key").string());
-  EXPECT_FALSE(load_kubeconfig(write("d", "clusters: [\n"), &error));
-  EXPECT_EQ(error.rfind("kubeconfig " + (dir_ / "d").string() + ":", 0), 0u) << error;
+// The first problem of `path`, as kha prints it.
+std::string first_problem(const std::string& path) {
+  const auto loaded = load_kubeconfig(path);
+  if (loaded) return "(loaded)";
+  return loaded.errors().front().to_string();
+}
+
+TEST_F(KubeconfigTest, ErrorsNameTheFileTheLineAndTheKey) {
+  // kContexts is five lines (a blank first): "clusters:" is line 6.
+  EXPECT_EQ(first_problem(write("a", std::string(kContexts) + "clusters:\n- name: c\n  cluster: {server: \"http://x:1\"}\n")),
+            (dir_ / "a").string() + ":8:21: clusters[c].cluster.server: expected https://host:port, got 'http://x:1'");
+  EXPECT_EQ(first_problem(write("b", std::string(kContexts) +
+                                         "clusters:\n- name: c\n  cluster: {server: \"https://x:1\", certificate-authority-data: \"!!\"}\n")),
+            (dir_ / "b").string() + ":8:64: clusters[c].cluster.certificate-authority-data: not valid base64");
+  EXPECT_EQ(first_problem(write("c", std::string(kContexts) + "clusters:\n- name: c\n  cluster: {server: \"https://x:1\"}\n"
+                                                              "users:\n- name: u\n  user: {client-key: nope.key}\n")),
+            (dir_ / "c").string() + ":11:22: users[u].user.client-key: cannot read " + (dir_ / "nope.key").string());
+  EXPECT_EQ(first_problem(write("d", "clusters: [\n")).rfind((dir_ / "d").string() + ":", 0), 0u);
+  EXPECT_EQ(first_problem((dir_ / "missing").string()), (dir_ / "missing").string() + ": cannot read the file");
+  // A map where a string belongs: a located error, not a crash.
+  EXPECT_EQ(first_problem(write("e", std::string(kContexts) + "clusters:\n- name: c\n  cluster: {server: {a: 1}}\n"))
+                .rfind((dir_ / "e").string() + ":8:", 0),
+            0u);
+  EXPECT_EQ(first_problem(write("f", "clusters:\n- name: x\n")),
+            (dir_ / "f").string() + ":2:3: clusters: no cluster with a server for context ''");
+}
+
+TEST_F(KubeconfigTest, WithoutAContextTheOnlyClusterIsUsed) {
+  // A named() miss is a null node that tests true: this fallback never ran before.
+  const auto loaded = load_kubeconfig(write("solo", "clusters:\n- name: only\n  cluster: {server: \"https://10.0.0.1:6443\"}\n"));
+  ASSERT_TRUE(loaded) << format_diagnostics(loaded.errors());
+  EXPECT_EQ(loaded.value().server_host, "10.0.0.1");
 }
 
 TEST_F(KubeconfigTest, StateFileRoundTripAndCorruption) {
