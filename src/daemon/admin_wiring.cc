@@ -50,7 +50,7 @@ const char* outcome_label(const health::Outcome& o) {
 AdminWiring::AdminWiring(asio::io_context& main, std::function<std::vector<Frontend>()> frontends)
     : main_(main), frontends_(std::move(frontends)) {}
 
-std::string AdminWiring::start(const config::Admin& admin, std::vector<admin::Route> extra) {
+std::string AdminWiring::start(const config::Admin& admin, std::vector<admin::Route> extra, std::error_code* failed) {
   admin::AdminPages pages;
   pages.metrics = &registry_;
   pages.before_metrics = [this] { refresh(); };
@@ -64,8 +64,10 @@ std::string AdminWiring::start(const config::Admin& admin, std::vector<admin::Ro
     if (!hp) return std::string(key) + " '" + listen + "': " + why;
     *server = std::make_unique<admin::AdminServer>(main_, *hp, std::move(routes),
                                                    admin::AdminServerOptions{.stats = server_stats_});
-    if (auto ec = (*server)->start()) return std::string("cannot listen on ") + key + " address " + hp->to_string() +
-                                             ": " + ec.message();
+    if (auto ec = (*server)->start()) {
+      if (failed) *failed = ec;
+      return std::string("cannot listen on ") + key + " address " + hp->to_string() + ": " + ec.message();
+    }
     return {};
   };
   auto routes = admin::standard_routes(pages);

@@ -39,7 +39,8 @@ class AdminWiring {
   // Binds admin.listen ("" = no admin endpoint) and admin.metrics_listen ("" = none; it
   // serves only GET /metrics and /healthz). Returns "" or why it cannot. `extra` routes are
   // served beside the standard pages of admin.listen (POST /reload), never on metrics_listen.
-  std::string start(const config::Admin& admin, std::vector<admin::Route> extra = {});
+  // *failed: the bind's error, when that is why (address in use: the caller may retry).
+  std::string start(const config::Admin& admin, std::vector<admin::Route> extra = {}, std::error_code* failed = nullptr);
   void stop();
 
   // The config file was applied or not: at start (reload false) or by a reload.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "daemon/listen_socket.h"
 #include "daemon/open_files.h"
 
 namespace kha::daemon {
@@ -79,7 +80,14 @@ std::string ProxyServer::start() {
     if (auto error = owner->configure(f, cause); !error.empty()) return error;
   }
   close_parked("takeover_listener_dropped");  // endpoints the new config no longer has
-  if (auto error = admin_.start(config_.admin, admin_routes()); !error.empty()) return error;
+  std::error_code admin_failed;
+  if (auto error = admin_.start(config_.admin, admin_routes(), &admin_failed); !error.empty()) {
+    if (!is_address_in_use(admin_failed) || owner_context_.bind_retry.count() <= 0) return error;
+    admin_.stop();
+    log::warn("admin_bind_waiting", {{"error", error}, {"retry_for_ms", std::to_string(owner_context_.bind_retry.count())},
+                                     {"action", "serving clients; the admin endpoint follows once the port is free"}});
+    asio::co_spawn(main_, retry_admin_bind(), log::CoroutineEnd{"admin_bind_retry"});
+  }
   for (auto& w : workers_) w->start();
   admin_.on_config(/*reload=*/false, /*ok=*/true);
   return {};
@@ -179,6 +187,32 @@ asio::awaitable<void> ProxyServer::handle_signals() {
 
 // READY=1 once the listeners are bound (start()) and every backend has been probed
 // once, so systemd orders kubelet after a proxy that knows which apiservers work.
+asio::awaitable<void> ProxyServer::retry_admin_bind() {
+  asio::steady_timer tick(main_);
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    // Coarser than a listener's 5 ms: nothing but probes and operators wait on it.
+    tick.expires_after(std::chrono::milliseconds(50));
+    asio::error_code ec;
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) co_return;
+    std::error_code failed;
+    const std::string error = admin_.start(config_.admin, admin_routes(), &failed);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    if (error.empty()) {
+      log::info("admin_bind_taken", {{"listen", config_.admin.listen}, {"waited_ms", std::to_string(waited.count())}});
+      co_return;
+    }
+    admin_.stop();
+    if (!is_address_in_use(failed) || waited >= owner_context_.bind_retry) {
+      log::error("admin_bind_gave_up", {{"error", error}, {"waited_ms", std::to_string(waited.count())}});
+      exit_code_ = 1;  // the kubelet (or systemd) restarts us
+      request_stop();
+      co_return;
+    }
+  }
+}
+
 asio::awaitable<void> ProxyServer::announce_ready() {
   asio::steady_timer tick(main_);
   asio::error_code ec;

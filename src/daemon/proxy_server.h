@@ -51,6 +51,11 @@ class ProxyServer {
   asio::awaitable<void> announce_ready();
   asio::awaitable<void> feed_watchdog(std::chrono::microseconds interval);
   asio::awaitable<void> shutdown(std::string reason);
+  // Beside the old nginx-proxy/haproxy, whose health check holds the admin port on every
+  // interface (Kubespray's loadbalancer_apiserver_healthcheck_port, 8081 in its sample
+  // inventory): the admin endpoint is bound once that proxy is gone, as the listeners are
+  // (--bind-retry); the data path serves meanwhile. Gives up (exit 1) after bind_retry.
+  asio::awaitable<void> retry_admin_bind();
   std::size_t active_sessions() const;
   std::vector<admin::Route> admin_routes();
   // The owners in the config's order (what the admin pages list).

@@ -9,11 +9,11 @@ import unittest
 from support import harness
 
 
-def hold(port):
-    """A listening socket on 127.0.0.1:port, as nginx holds it (no SO_REUSEPORT)."""
+def hold(port, host="127.0.0.1"):
+    """A listening socket on host:port, as nginx holds it (no SO_REUSEPORT)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
+    s.bind((host, port))
     s.listen(16)
     return s
 
@@ -73,6 +73,34 @@ class BindRetry(unittest.TestCase):
         log = proxy.stderr() + proxy.stdout()
         self.assertIn("bind_gave_up", log)
         self.assertIn(f"127.0.0.1:{port}", log)
+
+    def test_the_admin_port_held_by_the_old_proxy_is_taken_once_freed(self):
+        # nginx-proxy's health check holds loadbalancer_apiserver_healthcheck_port on every
+        # interface; when that is kha's admin port, kha serves clients at once and binds
+        # its admin endpoint once nginx is gone (it used to exit, and the kubelet's
+        # restart back-off kept it down for up to 5 minutes after nginx went).
+        standin = harness.start_standin("apiserver", owner=self)
+        port, admin = harness.free_port(), harness.free_port()
+        holder = hold(admin, "0.0.0.0")
+        proxy = self.start(port, admin, "30s", standin.port)
+        harness.wait_until(lambda: "admin_bind_waiting" in proxy.stderr(), timeout=10, what="admin_bind_waiting log")
+        harness.wait_until(lambda: not refused(port), timeout=10, what="kha's listener")
+        self.assertEqual(harness.https_get(f"https://127.0.0.1:{port}/version", insecure=True, timeout=5).status, 200)
+        self.assertTrue(proxy.alive())
+        holder.close()
+        harness.wait_until(lambda: harness.request(f"http://127.0.0.1:{admin}/readyz", timeout=1).status == 200,
+                           timeout=10, what="kha's /readyz once the port is free")
+        self.assertIn("admin_bind_taken", proxy.stderr())
+        self.assertEqual(proxy.stop(), 0)
+
+    def test_an_admin_port_that_stays_held_gives_up(self):
+        admin = harness.free_port()
+        holder = hold(admin, "0.0.0.0")
+        self.addCleanup(holder.close)
+        proxy = self.start(harness.free_port(), admin, "300ms", harness.free_port())
+        self.assertEqual(proxy.wait(timeout=15), 1)
+        self.assertIn("admin_bind_gave_up", proxy.stderr())
+        self.assertIn(f"127.0.0.1:{admin}", proxy.stderr())
 
     def test_a_bad_duration_is_a_usage_error(self):
         proxy = self.start(harness.free_port(), harness.free_port(), "soon", harness.free_port())
