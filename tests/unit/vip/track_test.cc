@@ -44,6 +44,18 @@ class OneShotServer {
   std::thread thread_;
 };
 
+// Runs the probe coroutine to its end on an io_context of its own.
+bool probe(const TrackConfig& config, std::string* why) {
+  asio::io_context io;
+  bool ok = false;
+  asio::co_spawn(io, probe_http(config, why), [&](std::exception_ptr e, bool result) {
+    EXPECT_FALSE(e);
+    ok = result;
+  });
+  io.run();
+  return ok;
+}
+
 TrackConfig config_for(std::uint16_t port) {
   TrackConfig c;
   EXPECT_EQ(parse_track_url("http://127.0.0.1:" + std::to_string(port) + "/readyz", &c), "");
@@ -54,7 +66,7 @@ TrackConfig config_for(std::uint16_t port) {
 TEST(ProbeHttpTest, TwoHundredsPass) {
   OneShotServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   std::string why = "stale";
-  EXPECT_TRUE(probe_http(config_for(server.port()), &why));
+  EXPECT_TRUE(probe(config_for(server.port()), &why));
   EXPECT_EQ(why, "");
   const std::string request = server.request();
   EXPECT_EQ(request.rfind("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:", 0), 0u) << request;
@@ -64,14 +76,14 @@ TEST(ProbeHttpTest, TwoHundredsPass) {
 TEST(ProbeHttpTest, OtherStatusesFailWithTheStatus) {
   OneShotServer server("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
   std::string why;
-  EXPECT_FALSE(probe_http(config_for(server.port()), &why));
+  EXPECT_FALSE(probe(config_for(server.port()), &why));
   EXPECT_EQ(why, "status 503");
 }
 
 TEST(ProbeHttpTest, WhatIsNotHttpFails) {
   OneShotServer server("SSH-2.0-OpenSSH_9.2\r\n");
   std::string why;
-  EXPECT_FALSE(probe_http(config_for(server.port()), &why));
+  EXPECT_FALSE(probe(config_for(server.port()), &why));
   EXPECT_EQ(why, "bad status line: SSH-2.0-OpenSSH_9.2");
 }
 
@@ -83,7 +95,7 @@ TEST(ProbeHttpTest, RefusedConnectFails) {
     port = a.local_endpoint().port();
   }  // closed: nothing listens there now
   std::string why;
-  EXPECT_FALSE(probe_http(config_for(port), &why));
+  EXPECT_FALSE(probe(config_for(port), &why));
   EXPECT_EQ(why, "Connection refused");
 }
 
