@@ -61,9 +61,15 @@ struct Loop {
       if (rt.instance.state() == State::Master) rt.announce();
     }
     publish();
+    rearm();
+  }
+
+  // The timer at the earlier of the Instance's deadline and the reannounce time; setting
+  // it cancels the wait in flight, which then waits again.
+  void rearm() {
     std::optional<Clock::time_point> next = rt.instance.deadline();
     if (rt.reannounce_at && (!next || *rt.reannounce_at < *next)) next = rt.reannounce_at;
-    timer.expires_at(next ? *next : Clock::time_point::max());  // cancels the wait in flight
+    timer.expires_at(next ? *next : Clock::time_point::max());
   }
 
   asio::awaitable<void> run_timer() {
@@ -107,8 +113,7 @@ struct Loop {
 
   asio::awaitable<void> run_link() {
     Watched watched(io, link.fd());
-    for (;;) {
-      if (auto [ec] = co_await watched.readable(); ec) throw std::system_error(ec, "wait for link notifications");
+    for (;;) {  // reads first: notifications may have queued since the monitor opened
       const auto now = Clock::now();
       if (std::optional<bool> up = link.read(rt.ifindex); up && *up != link_up) {  // reads down to EAGAIN
         link_up = *up;
@@ -117,6 +122,7 @@ struct Loop {
         rt.execute(rt.instance.set_link_up(now, link_up), now);
       }
       after_event(now);
+      if (auto [ec] = co_await watched.readable(); ec) throw std::system_error(ec, "wait for link notifications");
     }
   }
 
@@ -147,6 +153,7 @@ struct Loop {
   }
 
   void start() {
+    rearm();
     asio::co_spawn(io, run_signals(), fail_on_end("vrrp_signals"));
     asio::co_spawn(io, run_timer(), fail_on_end("vrrp_timer"));
     asio::co_spawn(io, run_packets(), fail_on_end("vrrp_receive"));
