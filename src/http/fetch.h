@@ -36,7 +36,8 @@ struct FetchOptions {
 FetchResult fetch(const std::string& address, const std::string& target, const FetchOptions& options = {});
 
 // The same on the caller's executor, bounded by options.timeout (name resolution too, as
-// far as the resolver lets itself be cancelled). Never throws but when cancelled from outside.
+// far as the resolver lets itself be cancelled). Never throws: a cancellation from outside
+// is an error in the result.
 asio::awaitable<FetchResult> fetch_async(std::string address, std::string target, FetchOptions options);
 
 }  // namespace kha::http

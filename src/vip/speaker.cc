@@ -4,8 +4,11 @@
 #include <signal.h>
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <system_error>
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
