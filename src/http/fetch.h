@@ -1,10 +1,13 @@
-// fetch(): a blocking HTTP/1.1 request over plain TCP, one per connection, for the CLI
-// (`kha status`, `kha reload`, `kha demo`), vip tracking and tests. It runs a Client on its
-// own io_context; the whole response is read into memory (at most Limits::max_body).
+// fetch(): one HTTP/1.1 request over plain TCP, one per connection, read whole into memory
+// (at most Limits::max_body), on a Client: fetch_async() on the caller's io_context (vip
+// tracking), fetch() blocking on a private one (the CLI: `kha status`, `kha reload`,
+// `kha demo`, and tests).
 #pragma once
 
 #include <chrono>
 #include <string>
+
+#include <asio.hpp>
 
 #include "http/response.h"
 
@@ -31,5 +34,10 @@ struct FetchOptions {
 // name given: the admin server refuses POSTs whose Host is another name than localhost
 // (DNS rebinding, admin/request_guard.h). Never throws.
 FetchResult fetch(const std::string& address, const std::string& target, const FetchOptions& options = {});
+
+// The same on the caller's executor, bounded by options.timeout (name resolution too, as
+// far as the resolver lets itself be cancelled). Never throws: a cancellation from outside
+// is an error in the result.
+asio::awaitable<FetchResult> fetch_async(std::string address, std::string target, FetchOptions options);
 
 }  // namespace kha::http

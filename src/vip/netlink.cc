@@ -162,6 +162,9 @@ std::optional<bool> LinkMonitor::read(int ifindex) {
   alignas(nlmsghdr) char buf[8192];
   for (;;) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    // Edge-triggered waits: read down to EAGAIN. ENOBUFS (notifications lost to an
+    // overrun) is reported once; what follows is still to be read.
+    if (n < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
     if (n <= 0) return state;
     int len = static_cast<int>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {

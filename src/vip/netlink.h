@@ -51,7 +51,8 @@ class LinkMonitor {
   LinkMonitor& operator=(const LinkMonitor&) = delete;
 
   int fd() const { return fd_; }  // -1 if it could not be opened
-  // Reads every pending notification; returns the latest state of ifindex if one was seen.
+  // Reads every pending notification (down to EAGAIN: the socket is non-blocking and waited
+  // on edge-triggered); returns the latest state of ifindex if one was seen.
   std::optional<bool> read(int ifindex);
 
  private:

@@ -1,7 +1,8 @@
 // Speaker: runs one VRRPv3 instance on a Linux interface. It owns the raw sockets, the
-// rtnetlink socket, the announcer, the tracker thread and the admin server, and drives the
-// pure Instance from a single poll() loop: packets, timers, tracker changes and signals
-// (SIGTERM/SIGINT: graceful stop, priority 0 and the addresses removed).
+// rtnetlink socket, the announcer, the tracker and the admin server, and drives the pure
+// Instance from one Asio event loop on the calling thread: packets, the timer, link and
+// tracker changes, signals (SIGTERM/SIGINT: graceful stop, priority 0 and the addresses
+// removed) and admin requests.
 //
 // At start it checks CAP_NET_ADMIN and CAP_NET_RAW, and removes any configured virtual
 // address left on the interface by a crashed instance (it would otherwise answer ARP
@@ -25,7 +26,7 @@ class Speaker {
   // cannot run (missing capability, no such interface, socket errors); *error says why.
   int run(std::string* error);
 
-  // A copy of the current status (safe from any thread).
+  // A copy of the current status (safe from any thread: the loop writes it under mutex_).
   Status status() const;
 
  private:

@@ -113,7 +113,13 @@ std::optional<Decoded> VrrpSocket::receive(std::uint8_t vrid) {
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  ssize_t n = ::recvmsg(recv_fd_, &msg, 0);
+  // The speaker's reactor is edge-triggered: only EAGAIN may end a drain. An interrupted
+  // read or a socket error (which the failed read consumes) is read past, a few times.
+  ssize_t n = -1;
+  for (int tries = 0; tries < 8 && n < 0; ++tries) {
+    n = ::recvmsg(recv_fd_, &msg, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
+  }
   if (n < 0) return std::nullopt;
   std::span<const std::uint8_t> data(buf, static_cast<std::size_t>(n));
   if (source_.family == Family::V4) return decode_ipv4_packet(data, vrid);

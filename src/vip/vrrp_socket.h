@@ -45,10 +45,10 @@ class VrrpSocket {
   std::error_code open(const std::string& ifname, int ifindex, const IpAddress& source, std::vector<IpAddress> peers,
                        std::string* what);
 
-  // The descriptor to poll for input.
+  // The descriptor to wait on for input (non-blocking).
   int fd() const { return recv_fd_; }
 
-  // Reads one pending packet and decodes it; nullopt when nothing is pending.
+  // Reads one pending packet and decodes it; nullopt when nothing is pending (EAGAIN).
   std::optional<Decoded> receive(std::uint8_t vrid);
 
   // Sends advert to the group or to every peer. Returns how many copies were sent, and
