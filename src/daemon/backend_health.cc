@@ -113,6 +113,10 @@ void BackendHealth::resolved(const pool::Backend* key, std::uint64_t ticket, std
         log::warn("backend_address_changed",
                   {{"frontend", fe_name}, {"backend", b->name()}, {"host", host}, {"from", pool::join_addresses(*previous)},
                    {"to", pool::join_addresses(r.publish)}, {"action", "checking and connecting to the new addresses"}});
+      if (r.dropped > 0)
+        log::warn("backend_resolve_truncated", {{"frontend", fe_name}, {"backend", b->name()}, {"host", host},
+                                                {"kept", std::to_string(r.publish.size())},
+                                                {"dropped", std::to_string(r.dropped)}});
       b->set_resolved(r.publish);
       start_checker(fe, b, tcp::endpoint(asio::ip::make_address(r.publish.front()), b->address().port));
       break;

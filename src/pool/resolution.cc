@@ -21,9 +21,14 @@ Resolution judge_resolution(const std::vector<std::string>& previous, std::vecto
   std::vector<std::string> unique;
   for (auto& a : found)
     if (std::find(unique.begin(), unique.end(), a) == unique.end()) unique.push_back(std::move(a));
-  if (previous.empty()) return {ResolutionEvent::First, std::move(unique)};
-  if (sorted_unique(previous) == sorted_unique(unique)) return {ResolutionEvent::Unchanged, {}};
-  return {ResolutionEvent::Changed, std::move(unique)};
+  const std::size_t dropped = unique.size() > kMaxResolved ? unique.size() - kMaxResolved : 0;
+  if (dropped > 0) {
+    unique = sorted_unique(std::move(unique));
+    unique.resize(kMaxResolved);
+  }
+  if (previous.empty()) return {ResolutionEvent::First, std::move(unique), dropped};
+  if (sorted_unique(previous) == sorted_unique(unique)) return {ResolutionEvent::Unchanged, {}, dropped};
+  return {ResolutionEvent::Changed, std::move(unique), dropped};
 }
 
 std::string join_addresses(const std::vector<std::string>& addresses) {

@@ -8,8 +8,14 @@
 //    the API away from a node whose apiservers still answer (what nginx and HAProxy do
 //    with the address they resolved at start). Only a name that never resolved leaves
 //    the backend without addresses (down until it does).
+//  - At most kMaxResolved addresses are kept, the first ones: a session tries them in
+//    order, each up to the connect timeout, so a name with hundreds of records (a
+//    mistake, or a hostile DNS answer) must not make one client wait for all of them.
+//    Which ones: the first in sorted order, so that a rotating answer keeps the same
+//    subset (no checker restart every interval).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -23,9 +29,12 @@ enum class ResolutionEvent {
   FailedNone,     // no answer and none before: the backend stays without addresses
 };
 
+inline constexpr std::size_t kMaxResolved = 16;
+
 struct Resolution {
   ResolutionEvent event = ResolutionEvent::Unchanged;
   std::vector<std::string> publish;  // the addresses to publish (First, Changed); else empty
+  std::size_t dropped = 0;           // addresses past kMaxResolved in this answer, not kept
 };
 
 // `previous`: the published addresses (empty before the first answer); `found`: the

@@ -47,6 +47,21 @@ TEST(Resolution, ANameThatNeverResolvedHasNone) {
   EXPECT_EQ(judge_resolution({}, {}).event, ResolutionEvent::FailedNone);
 }
 
+TEST(Resolution, AtMostSixteenAddressesAreKept) {
+  // A hostile or mistaken answer with hundreds of records: a client would try them all.
+  V many;
+  for (int i = 0; i < 300; ++i) many.push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250));
+  auto r = judge_resolution({}, many);
+  EXPECT_EQ(r.event, ResolutionEvent::First);
+  ASSERT_EQ(r.publish.size(), kMaxResolved);
+  EXPECT_EQ(r.dropped, 284u);
+  // The same records rotated (DNS round robin) keep the same subset: no change.
+  V rotated(many.begin() + 137, many.end());
+  rotated.insert(rotated.end(), many.begin(), many.begin() + 137);
+  EXPECT_EQ(judge_resolution(r.publish, rotated).event, ResolutionEvent::Unchanged);
+  EXPECT_EQ(judge_resolution({}, rotated).publish, r.publish);
+}
+
 TEST(Resolution, JoinedForLogs) {
   EXPECT_EQ(join_addresses({}), "none");
   EXPECT_EQ(join_addresses({"10.0.0.1", "fd00::1"}), "10.0.0.1, fd00::1");

@@ -57,6 +57,13 @@ bool probe(const TrackConfig& config, std::string* why) {
   return ok;
 }
 
+// A loopback port that was bound a moment ago and is closed now: connects are refused.
+std::uint16_t closed_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
 TrackConfig config_for(std::uint16_t port) {
   TrackConfig c;
   EXPECT_EQ(parse_track_url("http://127.0.0.1:" + std::to_string(port) + "/readyz", &c), "");
@@ -89,12 +96,7 @@ TEST(ProbeHttpTest, WhatIsNotHttpFails) {
 }
 
 TEST(ProbeHttpTest, RefusedConnectFails) {
-  std::uint16_t port = 0;
-  {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    port = a.local_endpoint().port();
-  }  // closed: nothing listens there now
+  const std::uint16_t port = closed_port();
   std::string why;
   EXPECT_FALSE(probe(config_for(port), &why));
   EXPECT_EQ(why, "Connection refused");
@@ -147,12 +149,7 @@ TEST(TrackCheckerTest, FallFailuresInARowFailItAndRisePassesRecoverIt) {
 }
 
 TEST(TrackCheckerTest, AFailingFirstProbeStartsItFailing) {
-  std::uint16_t port = 0;
-  {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    port = a.local_endpoint().port();
-  }  // closed: nothing listens there now
+  const std::uint16_t port = closed_port();
   asio::io_context io;
   TrackChecker checker(config_for(port));
   asio::co_spawn(io, checker.first_probe(), [](std::exception_ptr e) { EXPECT_FALSE(e); });
