@@ -28,7 +28,7 @@ if [ "${KHA_SKIP_TSAN:-0}" != 1 ]; then
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   (cd build-tsan && ctest --output-on-failure --timeout 900 -j 2 -L unit) || status=1
   (cd build-tsan && KHA_SKIP_LOG="$skips/tsan" ctest --output-on-failure --timeout 900 -j 2 -LE slow \
-    -R '^integration_test_(reload|reload_apply|discovery|failover|takeover|balance)$|^abuse_test_(garbage_first_bytes|descriptor_limit|frontend_session_cap)$') || status=1
+    -R '^integration_test_(reload|reload_apply|discovery|failover|takeover|balance|backend_names)$|^abuse_test_(garbage_first_bytes|descriptor_limit|frontend_session_cap)$') || status=1
 fi
 python3 scripts/skip_summary.py "$skips/release" "release pass"
 [ "${KHA_SKIP_ASAN:-0}" = 1 ] || python3 scripts/skip_summary.py "$skips/asan" "sanitizer pass"
