@@ -39,6 +39,15 @@ def nginx_conf(upstreams, port, health_port):
             "    }\n  }\n}\n")
 
 
+def listening(port):
+    """Whether something accepts connections on 127.0.0.1:port now."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Kubelet(threading.Thread):
     """Starts one process per manifest in `manifests` and stops it (its image's stop signal)
     when the file goes, polling every 10 ms as the kubelet's file source does (slower)."""
@@ -140,6 +149,11 @@ class Switch(unittest.TestCase):
         for t in threads:
             t.start()
 
+        # The role refuses a node where kha's admin port is held (the old proxy's health
+        # check). free_port() chose it a while ago: once another test running beside this
+        # one listened on it by then. Choose again until nobody listens there.
+        while listening(admin):
+            admin = harness.free_port()
         inv = tmp / "inventory"
         (inv / "group_vars" / "all").mkdir(parents=True)
         (inv / "inventory.ini").write_text(
